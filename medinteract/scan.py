@@ -115,8 +115,9 @@ class Scan:
         set_(self, "array", array)
         set_(self, "_spacing_given", tuple(self.spacing))
         n = self.spatial_ndim
-        if array.ndim not in (n, n + 1):
-            raise ValueError(f"array of shape {array.shape} does not fit {n} spatial axes")
+        if array.ndim != n and not (array.ndim == n + 1 and array.shape[-1] in (3, 4)):
+            raise ValueError(f"array of shape {array.shape} does not fit {n} spatial axes "
+                             "(a colour image needs a last axis of 3 or 4 channels)")
         spacing = tuple(float(s) for s in self.spacing) if len(self.spacing) else (1.0,) * n
         if len(spacing) != n or not all(np.isfinite(s) and s > 0 for s in spacing):
             raise ValueError(f"spacing must be {n} positive numbers (mm), got {self.spacing}")
