@@ -1,0 +1,19 @@
+"""The Examples sections of every ops module run as written (they are the user's first contact)."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+
+import pytest
+
+MODULES = ["", ".params", "._util", ".denoise", ".preprocess", ".enhance", ".segment",
+           ".morphology", ".measure", ".metrics"]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples(name):
+    module = importlib.import_module(f"medinteract.ops{name}")
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0
+    assert result.failed == 0
