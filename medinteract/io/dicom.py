@@ -1,0 +1,628 @@
+"""Read one DICOM file: headers, pixel data in physical units, geometry and metadata.
+
+Everything that touches pydicom lives here, and every pydicom failure is translated into a
+:class:`~medinteract.errors.LoadError` (or :class:`~medinteract.errors.DecoderError`) that names
+the file. :mod:`medinteract.io.series` builds folders of files on top of these functions.
+"""
+
+from __future__ import annotations
+
+import warnings
+from os import PathLike
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+import pydicom
+from pydicom.dataset import Dataset
+from pydicom.errors import InvalidDicomError
+from pydicom.multival import MultiValue
+from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
+from pydicom.valuerep import PersonName
+
+from medinteract.errors import DecoderError, LoadError
+from medinteract.io.geometry import (
+    SlicePlacement,
+    direction_matrix,
+    plan_stack,
+    slice_normal,
+    warn_series,
+)
+from medinteract.scan import METADATA_COLUMNS, Scan, Window
+
+__all__ = [
+    "read_dataset",
+    "looks_like_dicom",
+    "has_pixels",
+    "describe_object",
+    "load_dicom_file",
+    "decode_frames",
+    "physical_frames",
+    "file_window",
+    "metadata_table",
+    "frame_placements",
+    "file_placement",
+    "pixel_spacing_of",
+    "fallback_slice_spacing",
+    "frame_rescales",
+    "value_ranges",
+    "mirrors_monochrome1",
+    "readable_value",
+    "DECODER_HINT",
+    "PHYSICAL_MODALITIES",
+]
+
+#: How to get the optional decoders.
+DECODER_HINT = 'pip install "medinteract[decoders]"'
+
+#: Modalities whose rescaled values are absolute physical quantities (HU, Bq/ml, Gy): their
+#: values are never mirrored for MONOCHROME1 (see :func:`physical_frames`).
+PHYSICAL_MODALITIES = frozenset({"CT", "PT", "RTDOSE"})
+
+_PIXEL_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
+_PIXEL_TAGS = {0x7FE00010, 0x7FE00008, 0x7FE00009}
+
+# Transfer syntax UID prefix/UID -> packages that decode it (pydicom's pylibjpeg plugins).
+_JPEG = "pylibjpeg and pylibjpeg-libjpeg"
+_J2K = "pylibjpeg and pylibjpeg-openjpeg"
+_PACKAGES_BY_SYNTAX = {
+    "1.2.840.10008.1.2.4.50": _JPEG,  # JPEG Baseline
+    "1.2.840.10008.1.2.4.51": _JPEG,  # JPEG Extended
+    "1.2.840.10008.1.2.4.57": _JPEG,  # JPEG Lossless
+    "1.2.840.10008.1.2.4.70": _JPEG,  # JPEG Lossless SV1
+    "1.2.840.10008.1.2.4.80": _JPEG,  # JPEG-LS Lossless
+    "1.2.840.10008.1.2.4.81": _JPEG,  # JPEG-LS Near-lossless
+    "1.2.840.10008.1.2.4.90": _J2K,  # JPEG 2000 Lossless
+    "1.2.840.10008.1.2.4.91": _J2K,  # JPEG 2000
+    "1.2.840.10008.1.2.4.201": _J2K,  # HTJ2K Lossless
+    "1.2.840.10008.1.2.4.202": _J2K,  # HTJ2K Lossless RPCL
+    "1.2.840.10008.1.2.4.203": _J2K,  # HTJ2K
+    "1.2.840.10008.1.2.5": "pylibjpeg and pylibjpeg-rle",  # RLE Lossless
+}
+
+
+# -- reading ----------------------------------------------------------------------------------
+def looks_like_dicom(path: str | PathLike[str]) -> bool:
+    """True when the file has the DICOM preamble: ``b"DICM"`` at byte 128.
+
+    Parameters
+    ----------
+    path : path-like
+        A file.
+    """
+    try:
+        with open(path, "rb") as f:
+            f.seek(128)
+            return f.read(4) == b"DICM"
+    except OSError:
+        return False
+
+
+def read_dataset(path: str | PathLike[str], *, header_only: bool = False,
+                 force: bool = False) -> Dataset:
+    """Read a DICOM file, translating every failure into a :class:`LoadError`.
+
+    Parameters
+    ----------
+    path : path-like
+        The file.
+    header_only : bool, optional
+        Stop before the pixel data (fast; for tables and series discovery).
+    force : bool, optional
+        Also accept files without the 128-byte preamble and ``DICM`` prefix, provided they parse
+        into a dataset that has image attributes (Rows, Columns).
+
+    Returns
+    -------
+    pydicom.dataset.Dataset
+
+    Raises
+    ------
+    LoadError
+        The file cannot be read or is not DICOM.
+    """
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            dataset = pydicom.dcmread(path, stop_before_pixels=header_only)
+        # kept so that a later "no pixel data" error can say what pydicom noticed
+        dataset._medinteract_read_warnings = [str(w.message) for w in caught]
+        _ensure_transfer_syntax(dataset)
+        return dataset
+    except InvalidDicomError as err:
+        if force:
+            dataset = _read_forced(path, header_only)
+            if dataset is not None:
+                return dataset
+        raise LoadError(path, "is not a DICOM file (no 'DICM' marker at byte 128)",
+                        "check the file type; medinteract reads DICOM, NIfTI, PNG, TIFF, "
+                        "JPEG, NPY and NPZ") from err
+    except (OSError, EOFError) as err:
+        raise LoadError(path, f"could not be read: {err}") from err
+    except Exception as err:  # pydicom raises many types for damaged files
+        raise LoadError(path, f"is damaged or truncated; pydicom could not parse it "
+                              f"({type(err).__name__}: {err})") from err
+
+
+def _read_forced(path: str | PathLike[str], header_only: bool) -> Dataset | None:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            dataset = pydicom.dcmread(path, stop_before_pixels=header_only, force=True)
+        ok = "SOPClassUID" in dataset or ("Rows" in dataset and "Columns" in dataset)
+    except Exception:
+        return None
+    if not ok:
+        return None
+    _ensure_transfer_syntax(dataset)
+    return dataset
+
+
+def _ensure_transfer_syntax(ds: Dataset) -> None:
+    """Files without file meta (or without its TransferSyntaxUID) cannot be decoded by pydicom;
+    name the encoding pydicom actually read the file with (in memory only)."""
+    meta = getattr(ds, "file_meta", None)
+    if meta is None or "TransferSyntaxUID" in meta:
+        return
+    implicit, little = ds.original_encoding
+    if implicit is None or little is None:
+        return
+    meta.TransferSyntaxUID = (ImplicitVRLittleEndian if implicit
+                              else ExplicitVRLittleEndian if little else ExplicitVRBigEndian)
+
+
+def has_pixels(ds: Dataset) -> bool:
+    """True when the dataset holds (or, read header-only, announces) an image."""
+    return any(k in ds for k in _PIXEL_KEYWORDS) or ("Rows" in ds and "Columns" in ds)
+
+
+def _require_pixels(ds: Dataset, path: str | PathLike[str]) -> None:
+    if any(k in ds for k in _PIXEL_KEYWORDS):
+        return
+    kind = describe_object(ds)
+    notes = getattr(ds, "_medinteract_read_warnings", [])
+    if "Rows" in ds or "Image Storage" in kind or notes:
+        problem = f"is {kind} but has no pixel data; the file is probably truncated or damaged"
+        if notes:
+            problem += f" (pydicom: {notes[0]})"
+        raise LoadError(path, problem)
+    hint = ("a DICOMDIR only indexes other files: load the folder that holds it"
+            if "Media Storage Directory" in kind else "only DICOM images can be loaded as scans")
+    raise LoadError(path, f"contains no image (no pixel data): it is {kind}", hint)
+
+
+def describe_object(ds: Dataset) -> str:
+    """Name the kind of DICOM object, e.g. "an RT Plan Storage object (modality RTPLAN)"."""
+    meta = getattr(ds, "file_meta", None)
+    uid = ds.get("SOPClassUID") or (meta.get("MediaStorageSOPClassUID") if meta else None)
+    if not uid:
+        return "a DICOM object of unknown type"
+    name = getattr(uid, "name", None) or str(uid)
+    modality = ds.get("Modality")
+    first = name.split()[0] if name.split() else name
+    vowel_sound = "AEFHILMNORSX" if first.isupper() and len(first) <= 4 else "AEIOU"
+    article = "an" if first[:1].upper() in vowel_sound else "a"
+    return f"{article} {name} object" + (f" (modality {modality})" if modality else "")
+
+
+# -- pixel data -------------------------------------------------------------------------------
+def decode_frames(ds: Dataset, path: str | PathLike[str]) -> np.ndarray:
+    """Decoded stored values with a leading frame axis.
+
+    Parameters
+    ----------
+    ds : Dataset
+        A dataset read with its pixel data.
+    path : path-like
+        The file, named in errors.
+
+    Returns
+    -------
+    ndarray
+        ``(frames, rows, columns)``, or ``(frames, rows, columns, 3)`` for colour; YBR colour
+        is converted to RGB and PALETTE COLOR is expanded through its lookup table.
+
+    Raises
+    ------
+    DecoderError
+        The transfer syntax is compressed and no installed decoder handles it.
+    LoadError
+        No pixel data, or the pixel data is damaged or truncated.
+    """
+    _require_pixels(ds, path)
+    _check_decoder(ds, path)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            array = ds.pixel_array
+            if ds.get("PhotometricInterpretation") == "PALETTE COLOR":
+                array = pydicom.pixels.apply_color_lut(array, ds)
+    except Exception as err:
+        raise LoadError(path, f"pixel data could not be decoded ({type(err).__name__}: {err}); "
+                              "the file is probably damaged or truncated") from err
+    frames = _number_of_frames(ds)
+    colour = array.ndim == (4 if frames > 1 else 3)
+    if frames == 1:
+        array = array[np.newaxis]
+    expected = 4 if colour else 3
+    if array.ndim != expected:
+        raise LoadError(path, f"pixel data has an unexpected shape {array.shape}")
+    return array
+
+
+def _check_decoder(ds: Dataset, path: str | PathLike[str]) -> None:
+    syntax = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None)
+    if syntax is None or not syntax.is_compressed:
+        return
+    label = f"{syntax.name} ({syntax})"
+    try:
+        decoder = pydicom.pixels.get_decoder(syntax)
+    except NotImplementedError as err:
+        raise DecoderError(path, f"uses the transfer syntax {label}, which no DICOM pixel "
+                                 "decoder supports",
+                           "convert the file to an uncompressed transfer syntax, e.g. with "
+                           "dcmtk's dcmdjpeg or gdcmconv --raw") from err
+    if not decoder.is_available:
+        packages = _PACKAGES_BY_SYNTAX.get(str(syntax), "pylibjpeg")
+        missing = "; ".join(decoder.missing_dependencies)
+        problem = (f"uses the compressed transfer syntax {label}, and no installed decoder "
+                   f"handles it; it needs {packages}")
+        if missing:
+            problem += f" (pydicom plugins: {missing})"
+        raise DecoderError(path, problem, f"install the decoders: {DECODER_HINT}")
+
+
+def _number_of_frames(ds: Dataset) -> int:
+    try:
+        return max(int(ds.get("NumberOfFrames") or 1), 1)
+    except (TypeError, ValueError):
+        return 1
+
+
+def physical_frames(ds: Dataset, raw: np.ndarray) -> np.ndarray:
+    """Convert decoded stored values to float32 physical values.
+
+    Parameters
+    ----------
+    ds : Dataset
+        The dataset the values come from.
+    raw : ndarray
+        Output of :func:`decode_frames` (leading frame axis).
+
+    Returns
+    -------
+    ndarray of float32
+        Same shape as ``raw``.
+
+    Notes
+    -----
+    - Greyscale: the Modality LUT is applied: ``stored * RescaleSlope + RescaleIntercept``
+      (per frame for enhanced multi-frame files, from the Pixel Value Transformation functional
+      group), the Modality LUT Sequence when present instead, or ``DoseGridScaling`` for RT Dose.
+      CT values are therefore Hounsfield units.
+    - MONOCHROME1 (low values shown white): for modalities whose values are absolute physical
+      quantities (CT, PT, RTDOSE, or any RescaleType other than ``US``), the values are kept
+      unchanged, so CT stays in HU and displays in the usual radiological way (air dark, bone
+      bright). For all other modalities (CR, DX, MG, ... whose values are detector units) the
+      values are mirrored within the range the stored bits can represent: ``v' = low + high - v``
+      with ``low``/``high`` the rescaled minimum/maximum stored value. Higher values then mean
+      brighter, like MONOCHROME2, and the file's window centre is mirrored the same way.
+    - Colour (RGB, YBR converted to RGB, PALETTE COLOR expanded) is returned as is.
+    """
+    if raw.ndim == 4:
+        return raw.astype(np.float32)
+    if ds.get("ModalityLUTSequence"):
+        values = pydicom.pixels.apply_modality_lut(raw, ds).astype(np.float32)
+    else:
+        values = raw.astype(np.float32)
+        for index, (slope, intercept) in enumerate(frame_rescales(ds, raw.shape[0])):
+            if slope != 1.0 or intercept != 0.0:
+                frame = raw[index].astype(np.float64) * slope + intercept
+                values[index] = frame.astype(np.float32)
+    if mirrors_monochrome1(ds):
+        for index, (low, high) in enumerate(value_ranges(ds, raw.shape[0])):
+            values[index] = np.float32(low + high) - values[index]
+    return values
+
+
+def mirrors_monochrome1(ds: Dataset) -> bool:
+    """True when MONOCHROME1 values are mirrored (see :func:`physical_frames`)."""
+    if ds.get("PhotometricInterpretation") != "MONOCHROME1":
+        return False
+    rescale_type = str(ds.get("RescaleType") or "US").upper()
+    return str(ds.get("Modality", "")).upper() not in PHYSICAL_MODALITIES and rescale_type == "US"
+
+
+def frame_rescales(ds: Dataset, frames: int) -> list[tuple[float, float]]:
+    """``(slope, intercept)`` of each frame (identity when the file has none)."""
+    if str(ds.get("Modality", "")).upper() == "RTDOSE" and "DoseGridScaling" in ds:
+        return [(float(ds.DoseGridScaling), 0.0)] * frames
+    return [_rescale_of(_frame_attribute(ds, i, "PixelValueTransformationSequence") or ds)
+            for i in range(frames)]
+
+
+def _rescale_of(item: Dataset) -> tuple[float, float]:
+    slope = _float(item.get("RescaleSlope"), 1.0)
+    intercept = _float(item.get("RescaleIntercept"), 0.0)
+    return (slope if slope != 0 else 1.0, intercept)
+
+
+def value_ranges(ds: Dataset, frames: int) -> list[tuple[float, float]]:
+    """Lowest and highest physical value the stored bits can represent, per frame."""
+    if ds.get("ModalityLUTSequence"):
+        descriptor = ds.ModalityLUTSequence[0].LUTDescriptor
+        entries, first = int(descriptor[0]) or 2**16, int(descriptor[1])
+        table = pydicom.pixels.apply_modality_lut(np.arange(first, first + entries), ds)
+        return [(float(np.min(table)), float(np.max(table)))] * frames
+    bits = int(ds.get("BitsStored") or ds.get("BitsAllocated") or 16)
+    signed = int(ds.get("PixelRepresentation") or 0) == 1
+    low, high = (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1) if signed else (0, 2**bits - 1)
+    ranges = []
+    for slope, intercept in frame_rescales(ds, frames):
+        a, b = low * slope + intercept, high * slope + intercept
+        ranges.append((min(a, b), max(a, b)))
+    return ranges
+
+
+# -- window -----------------------------------------------------------------------------------
+def file_window(ds: Dataset) -> Window | None:
+    """The window stored in the file (first value when multi-valued), in physical units.
+
+    Looks at WindowCenter/WindowWidth, then the Frame VOI LUT functional group of the first
+    frame. Returns None when the file has no usable window. For mirrored MONOCHROME1 images the
+    centre is mirrored like the values.
+    """
+    source = ds if "WindowCenter" in ds else _frame_attribute(ds, 0, "FrameVOILUTSequence")
+    if source is None:
+        return None
+    center = _first_float(source.get("WindowCenter"))
+    width = _first_float(source.get("WindowWidth"))
+    if center is None or width is None or not width > 0:
+        return None
+    if mirrors_monochrome1(ds):
+        low, high = value_ranges(ds, 1)[0]
+        center = low + high - center
+    return Window(center, width)
+
+
+# -- geometry ---------------------------------------------------------------------------------
+def _frame_attribute(ds: Dataset, frame: int, sequence: str) -> Dataset | None:
+    """Item of a functional-group macro for one frame (per-frame first, then shared)."""
+    for groups, index in (("PerFrameFunctionalGroupsSequence", frame),
+                          ("SharedFunctionalGroupsSequence", 0)):
+        items = ds.get(groups)
+        if items is None or len(items) <= index:
+            continue
+        macro = items[index].get(sequence)
+        if macro is not None and len(macro):
+            return macro[0]
+    return None
+
+
+def pixel_spacing_of(item: Dataset) -> tuple[float, float] | None:
+    """(row, column) = (y, x) spacing in mm from PixelSpacing, else ImagerPixelSpacing, else
+    NominalScannedPixelSpacing; None when absent or not positive."""
+    for keyword in ("PixelSpacing", "ImagerPixelSpacing", "NominalScannedPixelSpacing"):
+        values = _floats(item.get(keyword))
+        if values is not None and len(values) >= 2 and values[0] > 0 and values[1] > 0:
+            return (values[0], values[1])
+    return None
+
+
+def _shape_of(ds: Dataset) -> tuple[int, ...]:
+    shape: tuple[int, ...] = (int(ds.get("Rows") or 0), int(ds.get("Columns") or 0))
+    samples = int(ds.get("SamplesPerPixel") or 1)
+    if samples > 1 or ds.get("PhotometricInterpretation") == "PALETTE COLOR":
+        shape += (3 if samples == 1 else samples,)
+    return shape
+
+
+def file_placement(ds: Dataset, path: str | PathLike[str]) -> SlicePlacement:
+    """Where the (single) image of a classic DICOM file sits."""
+    return SlicePlacement(
+        label=Path(path).name,
+        shape=_shape_of(ds),
+        position=_triple(ds.get("ImagePositionPatient")),
+        orientation=_sextuple(ds.get("ImageOrientationPatient")),
+        pixel_spacing=pixel_spacing_of(ds),
+        instance_number=_int(ds.get("InstanceNumber")),
+    )
+
+
+def frame_placements(ds: Dataset, path: str | PathLike[str]) -> list[SlicePlacement]:
+    """Where each frame of a multi-frame file sits.
+
+    Enhanced files: Plane Position, Plane Orientation and Pixel Measures functional groups
+    (per-frame, falling back to shared). Classic multi-frame files: ImagePositionPatient plus
+    GridFrameOffsetVector (RT Dose) along the normal when present, otherwise no positions (the
+    frames keep their stored order).
+    """
+    frames = _number_of_frames(ds)
+    name = Path(path).name
+    shape = _shape_of(ds)
+    if "PerFrameFunctionalGroupsSequence" in ds or "SharedFunctionalGroupsSequence" in ds:
+        placements = []
+        for i in range(frames):
+            position = _frame_attribute(ds, i, "PlanePositionSequence")
+            orientation = _frame_attribute(ds, i, "PlaneOrientationSequence")
+            measures = _frame_attribute(ds, i, "PixelMeasuresSequence")
+            placements.append(SlicePlacement(
+                label=f"{name} frame {i + 1}",
+                shape=shape,
+                position=_triple(position.get("ImagePositionPatient")) if position else None,
+                orientation=(_sextuple(orientation.get("ImageOrientationPatient"))
+                             if orientation else _sextuple(ds.get("ImageOrientationPatient"))),
+                pixel_spacing=pixel_spacing_of(measures) if measures else pixel_spacing_of(ds),
+                instance_number=i + 1,
+            ))
+        return placements
+    base = file_placement(ds, path)
+    offsets = _floats(ds.get("GridFrameOffsetVector"))
+    positions: list[tuple[float, float, float] | None] = [None] * frames
+    if base.position is not None and offsets is not None and len(offsets) == frames:
+        orientation = base.orientation or (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
+        normal = slice_normal(orientation)
+        positions = [_triple(tuple(np.asarray(base.position) + o * normal)) for o in offsets]
+        base = SlicePlacement(base.label, base.shape, base.position, orientation,
+                              base.pixel_spacing, base.instance_number)
+    return [
+        SlicePlacement(f"{name} frame {i + 1}", shape, positions[i],
+                       base.orientation if positions[i] is not None else None,
+                       base.pixel_spacing, i + 1)
+        for i in range(frames)
+    ]
+
+
+def fallback_slice_spacing(ds: Dataset) -> float:
+    """Slice spacing when positions cannot tell: SpacingBetweenSlices, SliceThickness or 1."""
+    for source in (ds, _frame_attribute(ds, 0, "PixelMeasuresSequence")):
+        if source is None:
+            continue
+        for keyword in ("SpacingBetweenSlices", "SliceThickness"):
+            value = _float(source.get(keyword), 0.0)
+            if value > 0:
+                return value
+    return 1.0
+
+
+# -- loading one file -------------------------------------------------------------------------
+def load_dicom_file(path: str | PathLike[str]) -> Scan:
+    """Load one DICOM file (single-frame or multi-frame) as a :class:`Scan`.
+
+    A single-frame file gives a 2-D scan ``(y, x)``; a multi-frame file gives a volume
+    ``(z, y, x)`` with frames ordered by position along the slice normal when the file says
+    where they are (see :func:`medinteract.io.load` for all rules).
+    """
+    ds = read_dataset(path, force=True)
+    raw = decode_frames(ds, path)
+    values = physical_frames(ds, raw)
+    common = dict(modality=str(ds.get("Modality") or "OT"), window=file_window(ds),
+                  metadata=metadata_table(ds), paths=(Path(path),), name=_name(ds, path))
+    if values.shape[0] == 1:
+        placement = (frame_placements(ds, path)[0] if "PerFrameFunctionalGroupsSequence" in ds
+                     else file_placement(ds, path))
+        origin = placement.position or (0.0, 0.0, 0.0)
+        return Scan(values[0], spacing=placement.pixel_spacing or (1.0, 1.0), origin=origin,
+                    direction=direction_matrix(placement.orientation)[1:], **common)
+    plan = plan_stack(frame_placements(ds, path), path, unpositioned_note=None)
+    warn_series(plan.warnings, path)
+    spacing = (plan.slice_spacing or fallback_slice_spacing(ds), *(plan.pixel_spacing or (1, 1)))
+    return Scan(values[plan.order], spacing=spacing, origin=plan.origin,
+                direction=plan.direction, **common)
+
+
+def _name(ds: Dataset, path: str | PathLike[str]) -> str:
+    description = str(ds.get("SeriesDescription") or "").strip()
+    return description or Path(path).name
+
+
+# -- metadata ---------------------------------------------------------------------------------
+def metadata_table(ds: Dataset) -> pd.DataFrame:
+    """The elements of a dataset as a table with the columns ``tag, keyword, VR, value``.
+
+    File meta elements (group 0002) come first. Pixel data is left out; sequences are summarised
+    as ``"<sequence of N item(s)>"``, binary values as ``"<N bytes>"``; numbers stay numbers,
+    multi-valued elements become tuples, everything else a readable string.
+    """
+    rows = [_row(element) for element in _elements(ds)]
+    table = pd.DataFrame(rows, columns=list(METADATA_COLUMNS))
+    return table.astype(object)
+
+
+def _elements(ds: Dataset) -> Iterable[Any]:
+    meta = getattr(ds, "file_meta", None)
+    if meta is not None:
+        yield from meta
+    for element in ds:
+        if element.tag not in _PIXEL_TAGS:
+            yield element
+
+
+def _row(element: Any) -> tuple[str, str, str, object]:
+    tag = f"({element.tag.group:04X},{element.tag.element:04X})"
+    return (tag, element.keyword or "", str(element.VR), readable_value(element))
+
+
+def readable_value(element: Any) -> object:
+    """A display- and comparison-friendly value for one data element."""
+    if element.VR == "SQ":
+        n = len(element.value or [])
+        return f"<sequence of {n} item{'s' if n != 1 else ''}>"
+    value = element.value
+    if value is None:
+        return ""
+    if element.VR == "AT":  # attribute tags: show as "(gggg,eeee)", not as a number
+        tags = value if isinstance(value, (MultiValue, list, tuple)) else [value]
+        text = [f"({int(t) >> 16:04X},{int(t) & 0xFFFF:04X})" for t in tags]
+        return text[0] if len(text) == 1 else tuple(text)
+    if isinstance(value, (bytes, bytearray)):
+        return f"<{len(value)} bytes>"
+    if isinstance(value, (MultiValue, list, tuple)):
+        return tuple(_scalar(v) for v in value)
+    return _scalar(value)
+
+
+def _scalar(value: Any) -> object:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    if isinstance(value, PersonName):
+        return str(value)
+    if isinstance(value, (bytes, bytearray)):
+        return f"<{len(value)} bytes>"
+    return str(value)
+
+
+# -- value parsing ----------------------------------------------------------------------------
+def _float(value: Any, default: float) -> float:
+    first = _first_float(value)
+    return default if first is None else first
+
+
+def _first_float(value: Any) -> float | None:
+    if isinstance(value, (MultiValue, list, tuple)):
+        value = value[0] if len(value) else None
+    try:
+        result = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return result if np.isfinite(result) else None
+
+
+def _floats(value: Any) -> list[float] | None:
+    if value is None:
+        return None
+    items: Sequence[Any] = value if isinstance(value, (MultiValue, list, tuple)) else [value]
+    try:
+        result = [float(v) for v in items]
+    except (TypeError, ValueError):
+        return None
+    return result if result and all(np.isfinite(result)) else None
+
+
+def _triple(value: Any) -> tuple[float, float, float] | None:
+    values = _floats(value)
+    if values is None or len(values) != 3:
+        return None
+    return (values[0], values[1], values[2])
+
+
+def _sextuple(value: Any) -> tuple[float, ...] | None:
+    values = _floats(value)
+    if values is None or len(values) != 6:
+        return None
+    row, col = np.asarray(values[:3]), np.asarray(values[3:])
+    if np.linalg.norm(row) == 0 or np.linalg.norm(col) == 0:
+        return None
+    return tuple(values)
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None

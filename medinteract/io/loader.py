@@ -1,0 +1,179 @@
+"""The one entry point :func:`load`: any supported file, folder or list of files -> Scan."""
+
+from __future__ import annotations
+
+from os import PathLike
+from pathlib import Path
+from typing import Sequence
+
+from medinteract.errors import LoadError
+from medinteract.io.dicom import load_dicom_file, looks_like_dicom
+from medinteract.io.formats import (
+    IMAGE_SUFFIXES,
+    NIFTI_SUFFIXES,
+    NUMPY_SUFFIXES,
+    load_image,
+    load_nifti,
+    load_numpy,
+)
+from medinteract.io.series import (
+    SeriesChoice,
+    common_folder,
+    find_series,
+    load_series,
+    series_from_files,
+)
+from medinteract.scan import Scan
+
+__all__ = ["load", "DICOM_SUFFIXES", "SUPPORTED"]
+
+DICOM_SUFFIXES = (".dcm", ".dicom", ".ima", "")
+SUPPORTED = "DICOM (.dcm or no extension), NIfTI (.nii, .nii.gz), PNG, JPEG, TIFF, BMP, GIF, " \
+            ".npy and .npz"
+
+PathInput = str | PathLike[str]
+
+
+def load(path_or_paths: PathInput | Sequence[PathInput], *,
+         series: SeriesChoice | None = None) -> Scan:
+    """Load a scan: a DICOM file, series folder or list of files, NIfTI, an image or a NumPy file.
+
+    Parameters
+    ----------
+    path_or_paths : path-like or sequence of path-like
+        - a DICOM file (single-frame, classic multi-frame or enhanced multi-frame);
+        - a folder holding a DICOM series, searched recursively; files that are not DICOM
+          (README, DICOMDIR, reports) are skipped;
+        - a list of DICOM files forming a series;
+        - a NIfTI file (``.nii``, ``.nii.gz``);
+        - a PNG, JPEG, TIFF, BMP or GIF image;
+        - a ``.npy`` or ``.npz`` file.
+    series : str or int, optional
+        Which DICOM series to load when a folder (or list) holds several: its
+        SeriesInstanceUID, SeriesNumber or SeriesDescription (case-insensitive).
+
+    Returns
+    -------
+    Scan
+        ``array`` is float32 in physical units; see below.
+
+    Raises
+    ------
+    LoadError
+        The path does not exist, is empty, is not a supported format, is damaged or truncated,
+        or is DICOM without an image (SR, RT plan). The message names the file.
+    DecoderError
+        The DICOM pixel data is compressed and no installed decoder handles it; the message
+        names the transfer syntax and the package to install (``pip install
+        "medinteract[decoders]"``).
+    SeriesError
+        Several series and no (or an ambiguous / unknown) ``series=``; or one series mixes
+        image sizes, orientations or pixel spacings (the odd files are named).
+
+    Warns
+    -----
+    SeriesWarning
+        Missing slices, duplicate slice positions, uneven spacing, slices without positions,
+        or a sheared stack (gantry tilt).
+
+    Notes
+    -----
+    **Values.** Greyscale DICOM pixels go through the Modality LUT: ``stored * RescaleSlope +
+    RescaleIntercept`` (per frame in enhanced files), so CT is in Hounsfield units; RT Dose is
+    multiplied by DoseGridScaling (Gy). MONOCHROME1 images of modalities in detector units
+    (CR, DX, MG, ...) are mirrored within the range the stored bits can represent
+    (``v' = low + high - v``), so that higher values are brighter; CT, PT and RT Dose values
+    (and any RescaleType other than ``US``) are absolute quantities and are never changed.
+    YBR colour becomes RGB and PALETTE COLOR is expanded to RGB (``(y, x, 3)``).
+
+    **Geometry.** ``spacing`` is in mm in array order; DICOM PixelSpacing is (row spacing,
+    column spacing) = (y, x) (ImagerPixelSpacing is used when PixelSpacing is absent; 1.0 when
+    neither is). ``origin`` is ImagePositionPatient of the first slice after sorting.
+    ``direction`` rows are the slice normal ``cross(row, column)`` of ImageOrientationPatient,
+    the column direction (y) and the row direction (x). ``window`` is the file's first
+    WindowCenter/WindowWidth (or the first frame's Frame VOI LUT), else the 0.5-99.5 percentile
+    default. ``metadata`` holds the header of the first slice; ``paths`` the files in slice
+    order; ``name`` the SeriesDescription, else the file (or folder) name.
+
+    **Series rules.**
+
+    1. Files are grouped by SeriesInstanceUID; several series need ``series=``.
+    2. Slices are sorted by their position along the slice normal, never by file name or
+       InstanceNumber (which only breaks ties).
+    3. The slice spacing is the median step between positions along the normal, not
+       SliceThickness.
+    4. Positions closer than 0.01 mm are duplicates: one file is kept (lowest InstanceNumber,
+       then file name) and a SeriesWarning names the dropped files.
+    5. A step larger than 1.5 x the median step means missing slices: a SeriesWarning names the
+       files on either side and the gap in mm. The remaining slices are stacked as they are (the
+       gap is not filled), with the median spacing.
+    6. Mixed image sizes, orientations (direction cosines differing by more than 1e-3) or pixel
+       spacings raise SeriesError naming the odd files.
+    7. Slices without ImagePositionPatient/ImageOrientationPatient are ordered by
+       InstanceNumber with a SeriesWarning; their spacing comes from SpacingBetweenSlices or
+       SliceThickness (1.0 when absent).
+    8. A series (or file) with one single-frame image gives a 2-D scan ``(y, x)``; multi-frame
+       files give ``(z, y, x)`` with frames ordered by the same rules (enhanced files: Plane
+       Position / Plane Orientation / Pixel Measures functional groups; RT Dose:
+       GridFrameOffsetVector); frames without any position keep their stored order.
+
+    **Other formats.** NIfTI's RAS world is converted to LPS and the array to ``(z, y, x)``;
+    images have spacing 1.0 (pixels); ``.npz`` may carry ``spacing`` and ``origin`` arrays.
+
+    Examples
+    --------
+    >>> import medinteract as mi
+    >>> from pydicom.data import get_testdata_file
+    >>> ct = mi.load(get_testdata_file("CT_small.dcm", download=False))
+    >>> ct.modality, ct.shape, ct.spacing
+    ('CT', (128, 128), (0.661468, 0.661468))
+    """
+    if isinstance(path_or_paths, (str, PathLike)):
+        return _load_path(Path(path_or_paths).expanduser(), series)
+    paths = [Path(p).expanduser() for p in path_or_paths]
+    if not paths:
+        raise LoadError(None, "load() was given an empty list of files")
+    if len(paths) == 1:
+        return _load_path(paths[0], series)
+    for path in paths:
+        if not path.exists():
+            raise LoadError(path, "does not exist")
+        if path.is_dir():
+            raise LoadError(path, "is a folder; a list may only hold DICOM files",
+                            "pass the folder itself to load()")
+    source = common_folder(paths)
+    return load_series(series_from_files(paths), series, source, name=source.name)
+
+
+def _load_path(path: Path, series: SeriesChoice | None) -> Scan:
+    if not path.exists():
+        raise LoadError(path, "does not exist", "check the path and the current folder")
+    if path.is_dir():
+        return load_series(find_series(path), series, path, name=path.name)
+    kind = _kind(path)
+    if kind == "dicom":
+        if series is None:
+            return load_dicom_file(path)
+        return load_series(series_from_files([path]), series, path, name=path.name)
+    if series is not None:
+        raise LoadError(path, "series= only applies to DICOM files and folders")
+    if kind == "nifti":
+        return load_nifti(path)
+    if kind == "image":
+        return load_image(path)
+    return load_numpy(path)
+
+
+def _kind(path: Path) -> str:
+    name = path.name.lower()
+    if name.endswith(NIFTI_SUFFIXES):
+        return "nifti"
+    suffix = path.suffix.lower()
+    if suffix in IMAGE_SUFFIXES:
+        return "image"
+    if suffix in NUMPY_SUFFIXES:
+        return "numpy"
+    if suffix in DICOM_SUFFIXES or looks_like_dicom(path):
+        return "dicom"
+    raise LoadError(path, f"has an unknown file type '{path.suffix}'",
+                    f"medinteract reads {SUPPORTED}")
