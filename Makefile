@@ -7,7 +7,7 @@ BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.medinteract-installed
 PYTEST_ARGS ?=
 
-.PHONY: lab test install bench binder clean
+.PHONY: lab test install bench binder notebooks clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,11 +20,17 @@ install: $(STAMP)
 lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=notebooks
 
+# Solutions notebooks are executed by tests/test_teach.py, which checks every exercise.
 test: $(STAMP)
-	$(BIN)/python -m pytest tests notebooks --nbval-lax --nbval-current-env $(PYTEST_ARGS)
+	$(BIN)/python -m pytest tests notebooks --ignore=notebooks/solutions \
+		--nbval-lax --nbval-current-env $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
+
+# Keep stored outputs only where nbval checks them (see notebooks/README.md).
+notebooks: $(STAMP)
+	$(BIN)/python -m medinteract.teach.nbclean notebooks
 
 binder: $(STAMP)
 	$(BIN)/python binder/update.py

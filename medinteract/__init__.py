@@ -32,7 +32,7 @@ _LAZY = {
     "compare": "medinteract.display",
     "view3d": "medinteract.display",
 }
-_SUBMODULES = {"io", "data", "display", "ops", "panels", "learn", "batch"}
+_SUBMODULES = {"io", "data", "display", "ops", "panels", "learn", "batch", "pipeline", "teach"}
 
 __all__ = [
     "Scan",
@@ -64,6 +64,6 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover
-    from medinteract import batch, data, display, io, learn, ops, panels
+    from medinteract import batch, data, display, io, learn, ops, panels, pipeline, teach
     from medinteract.display import compare, view, view3d
     from medinteract.io import anonymize, dicom_table, load, write_dicom_series

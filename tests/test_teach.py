@@ -1,0 +1,285 @@
+"""Course mode: every exercise is solvable, and every checker answers kindly.
+
+The solutions notebooks (``notebooks/solutions/NN_solutions.ipynb``) are executed in-process
+cell by cell and every ``teach.check`` they make is recorded: each registered exercise must
+be checked there and pass. Unanswered placeholders and malformed answers must give a failing
+:class:`Feedback` (never an exception) that says what was expected without giving the answer.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import medinteract as mi
+from medinteract import teach
+from medinteract.data import phantom
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = ROOT / "notebooks"
+SOLUTIONS = NOTEBOOKS / "solutions"
+CHECK_CALL = re.compile(r"""teach\.check\(\s*["']([\w-]+)["']""")
+SLOW_SOLUTIONS = {"08_solutions.ipynb"}  # trains a CNN (about a minute on 2 cores)
+
+EXERCISES = list(teach.list_exercises()["id"])
+QUICK_EXERCISES = [e for e in EXERCISES if e != "classifier_accuracy"]
+
+
+def _code_cells(path: Path) -> list[str]:
+    nb = nbformat.read(path, as_version=4)
+    return [c.source for c in nb.cells if c.cell_type == "code"]
+
+
+def _checked_ids(path: Path) -> set[str]:
+    return {m for src in _code_cells(path) for m in CHECK_CALL.findall(src)}
+
+
+def _solution_notebooks() -> list:
+    return [pytest.param(p, id=p.name,
+                         marks=[pytest.mark.slow] if p.name in SLOW_SOLUTIONS else [])
+            for p in sorted(SOLUTIONS.glob("*_solutions.ipynb"))]
+
+
+# -- every exercise is solvable ------------------------------------------------------------
+def test_every_exercise_has_a_solution_in_its_notebooks_solutions_file():
+    for ex_id in EXERCISES:
+        ex = teach.exercise(ex_id)
+        path = SOLUTIONS / f"{ex.notebook[:2]}_solutions.ipynb"
+        assert path.exists(), f"{ex_id}: no solutions notebook {path.name} for {ex.notebook}"
+        assert ex_id in _checked_ids(path), f"{ex_id}: {path.name} never checks it"
+
+
+def test_every_exercise_a_notebook_mentions_exists():
+    for path in sorted(NOTEBOOKS.rglob("*.ipynb")):
+        for ex_id in _checked_ids(path):
+            assert ex_id in EXERCISES, f"{path.name} checks unknown exercise {ex_id!r}"
+
+
+@pytest.mark.parametrize("path", _solution_notebooks())
+def test_solutions_pass_their_checkers(path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Run the notebook's code in order, recording every Feedback that teach.check returns."""
+    results: dict[str, list[teach.Feedback]] = {}
+    real_check = teach.check
+
+    def recording_check(exercise_id, answer, **context):
+        feedback = real_check(exercise_id, answer, **context)
+        results.setdefault(exercise_id, []).append(feedback)
+        return feedback
+
+    monkeypatch.setattr(teach, "check", recording_check)
+    namespace: dict = {"__name__": "__solutions__"}
+    for i, source in enumerate(_code_cells(path)):
+        exec(compile(source, f"{path.name}[cell {i}]", "exec"), namespace)  # noqa: S102
+    expected = _checked_ids(path)
+    assert expected, f"{path.name} checks no exercise"
+    assert set(results) == expected
+    for ex_id, feedbacks in results.items():
+        assert all(fb.passed for fb in feedbacks), "\n".join(map(str, feedbacks))
+
+
+# -- placeholders and malformed answers: failing but friendly ------------------------------
+@pytest.mark.parametrize("ex_id", EXERCISES)
+@pytest.mark.parametrize("placeholder", [..., None], ids=["ellipsis", "none"])
+def test_placeholder_gives_friendly_failing_feedback(ex_id, placeholder):
+    feedback = teach.check(ex_id, placeholder)
+    assert not feedback.passed and not feedback
+    assert feedback.problem and feedback.hint
+    text = str(feedback)
+    assert text.startswith(f"[not yet] {ex_id}")
+    assert ("No answer yet" in text) if placeholder is ... else ("`answer` is None" in text)
+    assert "Hint:" in text
+    html = feedback._repr_html_()
+    assert "Not yet" in html and "#cf222e" in html
+
+
+@pytest.mark.parametrize("ex_id, answer, expected", [
+    ("segment_dice", np.zeros((128, 128)),
+     "Expected a boolean mask of shape (256, 256), got a float64 array of shape (128, 128)"),
+    ("segment_dice", np.zeros((128, 128), bool),
+     "Expected a boolean mask of shape (256, 256), got a bool array of shape (128, 128)"),
+    ("segment_dice", "nodules", "Expected a boolean mask of shape (256, 256), got the text"),
+    ("lung_mean_hu", np.zeros((256, 256), np.float32),
+     "Expected one number: the mean HU of the lung pixels, got a float32 array of shape "
+     "(256, 256). Reduce it to one number"),
+    ("lung_mean_hu", "-840", "Write the number without quotes"),
+    ("lung_mean_hu", float("nan"), "a finite number is needed"),
+    ("lung_window", "lung", "Expected a window `(center, width)` in HU"),
+    ("lung_window", (-600, -10), "The window width must be positive, got -10 HU"),
+    ("slice_order", [1.0, "2.5"], "item 1 is the text '2.5'"),
+    ("slice_order", 3.0, "Expected a list of slice positions"),
+    ("denoise_psnr", np.zeros((10, 10)),
+     "Expected an image (array of numbers) of shape (256, 256), got a float64 array"),
+    ("denoise_psnr", -1.0, "The Gaussian sigma must be >= 0 mm, got -1"),
+    ("denoise_psnr", {"sigma": 1}, "Expected a Gaussian sigma in mm (one number) or your "
+                                   "denoised image of shape (256, 256), got a dict object"),
+    ("region_volume", [2000.0], "Expected one number: the volume in mm³, got a list"),
+])
+def test_malformed_answer_says_what_was_expected(ex_id, answer, expected):
+    feedback = teach.check(ex_id, answer)
+    assert not feedback.passed
+    assert feedback.problem is not None and expected in feedback.problem
+    assert not feedback.criteria
+
+
+def test_an_answer_of_the_wrong_kind_inside_a_list_is_named():
+    feedback = teach.exercise("slice_order").check([object()])
+    assert not feedback.passed and "item 0 is a object object" in feedback.problem
+
+
+# -- feedback says what is right and wrong, without the answer -----------------------------
+def test_wrong_numbers_get_diagnosed_without_revealing_the_target():
+    p = teach.exercise("lung_mean_hu").data.phantom
+    target = float(p.scan.array[p.mask("lung")].mean())
+    whole = teach.check("lung_mean_hu", p.scan.array.mean())
+    assert not whole.passed and "whole image" in whole.notes[0]
+    for feedback in (whole, teach.check("lung_mean_hu", 12.0)):
+        text = str(feedback) + feedback._repr_html_()
+        assert f"{target:.1f}" not in text and f"{target:.0f}" not in text
+    assert teach.check("lung_mean_hu", target + 1.5).passed
+
+
+def test_region_volume_recognises_unit_mistakes_and_keeps_the_volume_secret():
+    p = teach.exercise("region_volume").data.phantom
+    largest = p.table.loc[p.table["volume_mm3"].idxmax()]
+    volume, voxel = float(largest["volume_mm3"]), float(np.prod(p.scan.spacing))
+    cases = {volume / voxel: "voxel count", volume / p.scan.spacing[0]: "slice thickness",
+             volume / 1000: "cm³", float(p.table["volume_mm3"].sum()): "all nodules"}
+    for answer, phrase in cases.items():
+        feedback = teach.check("region_volume", answer)
+        assert not feedback.passed
+        assert phrase in " ".join(feedback.notes), (answer, feedback)
+        assert f"{volume:.0f}" not in str(feedback)
+    assert teach.check("region_volume", volume * 1.05).passed
+    assert not teach.check("region_volume", volume * 1.2).passed
+
+
+def test_lung_window_explains_each_requirement():
+    soft = teach.check("lung_window", mi.Window(40, 400))
+    assert [c.passed for c in soft.criteria] == [False, True, False]
+    assert "below the window -160 to 240 HU, so it shows pure black" in soft.criteria[0].detail
+    wide = teach.check("lung_window", (-600, 4000))
+    assert [c.passed for c in wide.criteria] == [True, True, False]
+    assert "narrower window" in wide.notes[0]
+    assert teach.check("lung_window", [-500, 1200]).passed
+
+
+def test_denoise_points_the_way_for_a_sigma_answer():
+    too_little = teach.check("denoise_psnr", 0.0)
+    too_much = teach.check("denoise_psnr", 2.0)
+    assert "Smoothing more" in too_little.notes[0]
+    assert "Smoothing less" in too_much.notes[0]
+    reference = teach.exercise("denoise_psnr").data.reference
+    cheat = teach.check("denoise_psnr", reference)
+    assert not cheat.passed and not cheat.criteria[0].passed
+    scan = teach.exercise("denoise_psnr").data.scan
+    assert teach.check("denoise_psnr", mi.ops.median(scan, size=3)).passed  # any filter
+
+
+def test_segmentation_feedback_and_grading_against_a_notebooks_own_phantom():
+    p = teach.exercise("segment_dice").data.phantom
+    everything_dense = teach.check("segment_dice", p.scan.array > -400)
+    assert [c.passed for c in everything_dense.criteria] == [False, True]
+    assert "other tissue" in everything_dense.notes[0]
+    empty = teach.check("segment_dice", np.zeros(p.nodules.shape, bool))
+    assert "0 of 4 nodules" in empty.criteria[1].detail
+    own = phantom(shape=(128, 128), n_nodules=2, seed=11)
+    assert teach.check("segment_dice", own.nodules > 0, phantom=own).passed
+    assert teach.check("segment_dice", own.nodules, phantom=own).passed  # label image
+    assert not teach.check("segment_dice", own.nodules > 0).passed  # wrong shape for default
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.permutations(teach.exercise("slice_order").data.positions))
+def test_slice_order_passes_exactly_when_sorted(order):
+    feedback = teach.check("slice_order", list(order))
+    assert feedback.passed == (list(order) == sorted(order))
+
+
+def test_slice_order_recognises_reverse_and_text_sorting():
+    positions = teach.exercise("slice_order").data.positions
+    assert "reverse" in teach.check("slice_order", sorted(positions, reverse=True)).notes[0]
+    as_text = teach.check("slice_order", sorted(positions, key=str))
+    assert "as text" in as_text.notes[0]
+    short = teach.check("slice_order", sorted(positions)[1:])
+    assert "11 positions given, 12 slices" in short.criteria[0].detail
+
+
+# -- display and registry ------------------------------------------------------------------
+def test_feedback_displays_as_a_coloured_box_with_escaped_text():
+    ok = teach.Feedback("x", "T <b>", (teach.Criterion("is 1 < 2", True, "yes"),))
+    html = ok._repr_html_()
+    assert ok.passed and "#1a7f37" in html and "Well done" in html
+    assert "T &lt;b&gt;" in html and "1 &lt; 2" in html and "<b>" not in html.replace(
+        "<b>Note", "").replace("<b>Hint", "")
+    bad = teach.Feedback("x", "T", (teach.Criterion("c", False, "d"),), hint="use `np.mean`")
+    assert "<code>np.mean</code>" in bad._repr_html_()
+    assert str(bad).splitlines() == ["[not yet] x: T", "  ✘ c: d", "  Hint: use `np.mean`"]
+    assert not teach.Feedback("x", "T").passed  # nothing assessed is not a pass
+
+
+def test_exercise_shows_its_task_and_data():
+    ex = teach.exercise("segment_dice")
+    html = ex._repr_html_()
+    assert "Segment the lung nodules" in html and "ex.data.phantom" in html
+    assert "teach.check(&#x27;segment_dice&#x27;, answer)" in html or \
+        "teach.check('segment_dice', answer)" in html
+    assert "segment_dice" in repr(ex)
+
+
+def test_exercise_data_is_read_only_so_the_ground_truth_stays_true():
+    p = teach.exercise("segment_dice").data.phantom
+    with pytest.raises(ValueError, match="read-only"):
+        p.nodules[0, 0] = 1
+    assert not p.scan.array.flags.writeable
+
+
+def test_unknown_exercise_or_context_is_an_authoring_error():
+    with pytest.raises(KeyError, match="did you mean 'segment_dice'"):
+        teach.check("segment_dic", ...)
+    with pytest.raises(TypeError, match="accepts \\['phantom'\\]"):
+        teach.check("segment_dice", ..., scan=None)
+
+
+def test_registry_lists_each_exercise_once_with_its_notebook():
+    table = teach.list_exercises()
+    assert list(table.columns) == ["id", "title", "notebook"]
+    assert table["id"].is_unique and len(table) >= 7
+    assert all(re.fullmatch(r"\d\d_\w+", nb) for nb in table["notebook"])
+    with pytest.raises(ValueError, match="already registered"):
+        teach.register(teach.exercise("slice_order"))
+
+
+@pytest.mark.slow
+def test_classifier_accuracy_grades_models_and_predictions():
+    dataset = teach.exercise("classifier_accuracy").data.dataset
+    y = np.asarray(dataset.y_test)
+    assert teach.check("classifier_accuracy", y).passed
+    assert teach.check("classifier_accuracy", np.eye(2)[y]).passed  # probabilities
+    all_normal = teach.check("classifier_accuracy", np.zeros_like(y))
+    assert not all_normal.passed and "'normal' for every patch" in all_normal.notes[0]
+    wrong = teach.check("classifier_accuracy", y[:10])
+    assert f"predictions for the {len(y)} test patches" in wrong.problem
+
+    class BrokenModel:
+        def predict(self, x, verbose=0):
+            raise RuntimeError("weights not loaded")
+
+    broken = teach.check("classifier_accuracy", BrokenModel())  # feedback, not a traceback
+    assert broken.problem == ("Checking your answer failed with RuntimeError: weights not "
+                              "loaded")
+
+
+@pytest.mark.parametrize("name", ["feedback", "answers", "exercise", "nbclean"])
+def test_docstring_examples(name):
+    import doctest
+    import importlib
+
+    module = importlib.import_module(f"medinteract.teach.{name}")
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0
