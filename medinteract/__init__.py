@@ -31,6 +31,8 @@ _LAZY = {
     "view": "medinteract.display",
     "compare": "medinteract.display",
     "view3d": "medinteract.display",
+    "Pipeline": "medinteract.pipeline",
+    "Step": "medinteract.pipeline",
 }
 _SUBMODULES = {"io", "data", "display", "ops", "panels", "learn", "batch", "pipeline", "teach"}
 
@@ -67,3 +69,4 @@ if TYPE_CHECKING:  # pragma: no cover
     from medinteract import batch, data, display, io, learn, ops, panels, pipeline, teach
     from medinteract.display import compare, view, view3d
     from medinteract.io import anonymize, dicom_table, load, write_dicom_series
+    from medinteract.pipeline import Pipeline, Step

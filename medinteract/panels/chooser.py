@@ -1,0 +1,111 @@
+"""One widget, many ops: a menu of the ops of a category, each shown as its own panel.
+
+>>> import numpy as np
+>>> c = choose("denoise", np.eye(16))
+>>> c.op, type(c.panel).__name__
+('gaussian', 'DenoisePanel')
+>>> c.op = "median"; c.panel.params
+{'size': 3}
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import ipywidgets as widgets
+import traitlets
+
+from medinteract.ops import list_ops
+from medinteract.panels.base import Panel, panel
+from medinteract.panels.denoising import DenoisePanel, EnhancePanel
+
+__all__ = ["OpChooser", "choose"]
+
+#: Panel class used per category (others: the generic :class:`~medinteract.panels.Panel`).
+_FACTORIES: dict[str, Callable[..., Panel]] = {
+    "denoise": lambda op, image, **kw: DenoisePanel(image, op, **kw),
+    "enhance": lambda op, image, **kw: EnhancePanel(image, op, **kw),
+}
+
+
+#: The op shown first per category (a cheap, typical one).
+_FIRST = {"denoise": "gaussian", "enhance": "window", "segment": "threshold",
+          "morphology": "opening", "preprocess": "clip_hu"}
+
+
+class OpChooser(widgets.VBox):
+    """A dropdown of ops and the panel of the chosen one; create it with :func:`choose`.
+
+    Traitlets: ``op`` (the chosen op's name). :attr:`panel` is the current panel; its
+    ``result``, ``params`` and ``to_code()`` are those of the chosen op.
+    """
+
+    op = traitlets.Unicode(help="Name of the chosen op.")
+
+    def __init__(self, category: str, image: Any, *, ops: list[str] | None = None,
+                 op: str | None = None, **kwargs: Any) -> None:
+        table = list_ops(category)
+        table = table[table["output"] != "value"]  # numbers are readouts, not panels
+        names = list(ops) if ops is not None else list(table["name"])
+        if not names:
+            raise ValueError(f"no ops in category {category!r}")
+        labels = dict(zip(table["name"], table["label"]))
+        self._image = image
+        self._kwargs = kwargs
+        self._factory = _FACTORIES.get(category, lambda name, img, **kw: panel(name, img, **kw))
+        self._cache: dict[str, Panel] = {}
+        super().__init__()
+        self.add_class("mi-chooser")
+        self._menu = widgets.Dropdown(options=[(labels.get(n, n), n) for n in names],
+                                      description=category)
+        self._menu.add_class("mi-op-menu")
+        traitlets.link((self._menu, "value"), (self, "op"))
+        self.op = op or (_FIRST[category] if _FIRST.get(category) in names else names[0])
+
+    @traitlets.validate("op")
+    def _valid_op(self, proposal: dict) -> str:
+        options = [value for _, value in self._menu.options]
+        if proposal["value"] not in options:
+            raise traitlets.TraitError(f"unknown op {proposal['value']!r}; choose from "
+                                       f"{', '.join(options)}")
+        return proposal["value"]
+
+    @traitlets.observe("op")
+    def _show(self, change: dict) -> None:
+        name = change["new"]
+        if name not in self._cache:  # each op's panel keeps its parameters when you come back
+            self._cache[name] = self._factory(name, self._image, **self._kwargs)
+        self.children = [self._menu, self._cache[name]]
+
+    @property
+    def panel(self) -> Panel:
+        """The panel of the chosen op."""
+        return self._cache[self.op]
+
+    @property
+    def result(self) -> Any:
+        """The chosen panel's result."""
+        return self.panel.result
+
+    def to_code(self) -> str:
+        """The chosen panel's code (see :meth:`Panel.to_code`)."""
+        return self.panel.to_code()
+
+
+def choose(category: str, image: Any, *, ops: list[str] | None = None, op: str | None = None,
+           **kwargs: Any) -> OpChooser:
+    """A dropdown of the ops of a category (``"denoise"``, ``"enhance"``, ``"segment"``,
+    ``"morphology"``, ``"preprocess"``) above the panel of the chosen op.
+
+    Parameters
+    ----------
+    category : str
+    image : Scan or array_like or Panel
+    ops : list of str, optional
+        Offer only these ops (in this order).
+    op : str, optional
+        The op shown first.
+    **kwargs
+        Passed to every panel (e.g. ``reference=`` for the denoise panels).
+    """
+    return OpChooser(category, image, ops=ops, op=op, **kwargs)
