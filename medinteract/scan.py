@@ -16,10 +16,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import NamedTuple, Sequence
+from typing import TYPE_CHECKING, NamedTuple, Sequence
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:  # pandas is imported on first use, so `import medinteract` stays light
+    import pandas as pd
 
 __all__ = ["Scan", "Window", "METADATA_COLUMNS"]
 
@@ -53,6 +55,8 @@ class Window(NamedTuple):
 
 
 def _empty_metadata() -> pd.DataFrame:
+    import pandas as pd
+
     return pd.DataFrame({c: pd.Series(dtype=object) for c in METADATA_COLUMNS})
 
 
@@ -115,6 +119,9 @@ class Scan:
         set_(self, "array", array)
         set_(self, "_spacing_given", tuple(self.spacing))
         n = self.spatial_ndim
+        if n not in (2, 3):
+            raise ValueError(f"spacing must give 2 or 3 spatial axes (mm per axis), "
+                             f"got {self.spacing}")
         if array.ndim != n and not (array.ndim == n + 1 and array.shape[-1] in (3, 4)):
             raise ValueError(f"array of shape {array.shape} does not fit {n} spatial axes "
                              "(a colour image needs a last axis of 3 or 4 channels)")
@@ -202,7 +209,7 @@ class Scan:
         return tuple(n * s for n, s in zip(self.array.shape, self.spacing))
 
     # -- convenience -------------------------------------------------------------------------
-    def with_array(self, array: np.ndarray, **changes: object) -> "Scan":
+    def with_array(self, array: np.ndarray, **changes: object) -> Scan:
         """A copy with a new array (same geometry unless ``changes`` say otherwise).
 
         Parameters

@@ -123,3 +123,10 @@ def test_registry_lists_real_datasets_by_url_and_checksum():
 def test_unknown_dataset_name():
     with pytest.raises(ValueError, match="unknown dataset 'lidc'"):
         fetch("lidc")
+
+
+def test_unsupported_url_is_a_load_error_naming_the_url(tmp_path):
+    remote = RemoteFile("odd", "notaurl://example/x.npz", "md5:" + "0" * 32, "x.npz")
+    with pytest.raises(LoadError, match="notaurl://example/x.npz.*could not download 'odd'"):
+        fetch(remote, cache=tmp_path, progressbar=False)
+    assert not (tmp_path / "x.npz").exists()

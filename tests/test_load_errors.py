@@ -232,3 +232,97 @@ def test_dicomdir_points_to_its_folder():
     with pytest.raises(LoadError, match="load the folder") as err:
         load(path)
     assert_names(err, path, "Media Storage Directory")
+
+
+@pytest.mark.parametrize(("reader", "name"), [
+    *[("load", n) for n in ("empty.dcm", "empty", "empty.png", "empty.npy", "empty.nii")],
+    ("dicom_table", "empty.dcm"), ("dicom_table", "empty")])
+def test_zero_byte_file_is_reported_as_empty(tmp_path, reader, name):
+    from medinteract import io
+
+    path = tmp_path / name
+    path.write_bytes(b"")
+    with pytest.raises(LoadError) as err:
+        getattr(io, reader)(path)
+    assert_names(err, path, "empty (0 bytes)")
+
+
+def test_folder_named_like_a_dicom_file(tmp_path):
+    folder = tmp_path / "x.dcm"
+    folder.mkdir()
+    with pytest.raises(LoadError) as err:
+        load(folder)
+    assert_names(err, folder, "empty folder")
+
+
+def test_unicode_path_loads_and_is_named_in_errors(tmp_path):
+    source = pydicom.data.get_testdata_file("CT_small.dcm", download=False)
+    good = tmp_path / "ünïcødé 日本.dcm"
+    shutil.copy(source, good)
+    assert load(good).paths == (good,)
+    bad = tmp_path / "dañado 日本.dcm"
+    bad.write_bytes(good.read_bytes()[:-3000])
+    with pytest.raises(LoadError) as err:
+        load(bad)
+    assert_names(err, bad)
+
+
+def test_complex_nifti_is_refused_not_silently_made_real(tmp_path):
+    nib = pytest.importorskip("nibabel")
+    path = tmp_path / "complex.nii"
+    nib.save(nib.Nifti1Image(np.ones((4, 5, 6), np.complex64), np.eye(4)), str(path))
+    with pytest.raises(LoadError) as err:
+        load(path)
+    assert_names(err, path, "complex")
+
+
+def test_npz_spacing_with_one_value_is_refused(tmp_path):
+    path = tmp_path / "line.npz"
+    np.savez(path, image=np.zeros((3, 3)), spacing=[1.0])
+    with pytest.raises(LoadError) as err:
+        load(path)
+    assert_names(err, path, "2 or 3 spatial axes")
+
+
+def test_truncated_numpy_file_is_called_damaged_not_pickled(tmp_path):
+    whole = tmp_path / "whole.npy"
+    np.save(whole, np.zeros((50, 50)))
+    path = tmp_path / "cut.npy"
+    path.write_bytes(whole.read_bytes()[:300])
+    with pytest.raises(LoadError) as err:
+        load(path)
+    assert_names(err, path, "truncated")
+    assert "pickle" not in str(err.value)
+
+
+def test_rt_dose_with_a_malformed_scaling_is_a_load_error(tmp_path):
+    ds = pydicom.dcmread(pydicom.data.get_testdata_file("rtdose.dcm", download=False))
+    ds["DoseGridScaling"]._value = "abc"  # as a damaged file would hold it
+    path = tmp_path / "dose.dcm"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds.save_as(path)
+        with pytest.raises(LoadError) as err:
+            load(path)
+    assert_names(err, path, "DoseGridScaling")
+
+
+def test_damaged_tiff_is_one_error_and_no_log_noise(tmp_path, capsys):
+    path = tmp_path / "broken.tif"
+    path.write_bytes(b"II*\x00garbage")
+    with pytest.raises(LoadError) as err:
+        load(path)
+    assert_names(err, path, "damaged")
+    assert capsys.readouterr().err == ""
+
+
+def test_ct_with_a_malformed_rescale_slope_is_a_load_error_not_wrong_numbers(tmp_path):
+    ds = pydicom.dcmread(pydicom.data.get_testdata_file("CT_small.dcm", download=False))
+    ds["RescaleSlope"]._value = "x1"
+    path = tmp_path / "slope.dcm"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds.save_as(path)
+        with pytest.raises(LoadError) as err:
+            load(path)
+    assert_names(err, path, "RescaleSlope")

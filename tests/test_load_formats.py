@@ -181,3 +181,21 @@ def test_numpy_round_trip(tmp_path_factory, array, spacing):
     scan = load(folder / "a.npz")
     np.testing.assert_array_equal(scan.array, array)
     assert scan.spacing == tuple(spacing)
+
+
+def test_file_kind_matches_what_load_reads(tmp_path):
+    from pydicom.data import get_testdata_file
+
+    from medinteract.io.loader import file_kind
+
+    dicom_without_suffix = tmp_path / "IM0001"
+    dicom_without_suffix.write_bytes(
+        open(get_testdata_file("CT_small.dcm", download=False), "rb").read())
+    readme = tmp_path / "README"
+    readme.write_text("not a scan")
+    kinds = {name: file_kind(tmp_path / name) for name in
+             ("a.nii.gz", "b.PNG", "c.npz", "d.dcm", "notes.txt")}
+    assert kinds == {"a.nii.gz": "nifti", "b.PNG": "image", "c.npz": "numpy", "d.dcm": "dicom",
+                     "notes.txt": None}
+    assert file_kind(dicom_without_suffix) == "dicom" and file_kind(readme) is None
+    assert load(dicom_without_suffix).modality == "CT"

@@ -42,6 +42,11 @@ def test_inconsistent_geometry_is_rejected(kwargs: dict) -> None:
         Scan(np.zeros((3, 4, 5)), **kwargs)
 
 
+def test_one_spatial_axis_is_rejected_even_when_it_looks_like_colour() -> None:
+    with pytest.raises(ValueError, match="2 or 3 spatial axes"):
+        Scan(np.zeros((3, 3)), spacing=(1.0,))
+
+
 def test_empty_array_is_rejected() -> None:
     with pytest.raises(ValueError, match="non-empty"):
         Scan(np.zeros((0, 4)))

@@ -176,6 +176,25 @@ def test_uid_seed_makes_uids_reproducible(chest, tmp_path):
     assert c.SeriesInstanceUID != a.SeriesInstanceUID
 
 
+def test_same_phantom_seed_gives_byte_identical_files(chest, tmp_path):
+    again = phantom(shape=(12, 64, 64), n_nodules=2, nodule_radius_mm=(3, 4), seed=11)
+    first = chest.write_dicom(tmp_path / "a")
+    second = again.write_dicom(tmp_path / "b")
+    assert [f.read_bytes() for f in first] == [f.read_bytes() for f in second]
+    assert pydicom.dcmread(first[0]).StudyDate == "20000101"  # fixed, not today's date
+
+
+def test_overwrite_replaces_the_whole_folder_and_leaves_no_temporary_files(chest, tmp_path):
+    target = tmp_path / "series"
+    target.mkdir()
+    (target / "old.txt").write_text("stale")
+    with pytest.raises(FileExistsError):
+        chest.write_dicom(target)
+    files = chest.write_dicom(target, overwrite=True)
+    assert sorted(p.name for p in target.iterdir()) == [f.name for f in files]
+    assert os.listdir(tmp_path) == ["series"]
+
+
 def test_descriptive_fields(chest, tmp_path):
     ds = pydicom.dcmread(write_dicom_series(
         chest.scan, tmp_path / "d", series_description="lung nodules", patient_name="DOE^JANE",

@@ -145,8 +145,10 @@ def fetch(
         path = pooch.retrieve(url, known_hash=remote.known_hash, fname=remote.fname,
                               path=folder, progressbar=progressbar)
     except ValueError as exc:
-        if "hash" not in str(exc).lower():
-            raise
+        if "hash" not in str(exc).lower():  # e.g. a URL pooch cannot handle
+            raise LoadError(url, f"could not download {remote.name!r} ({exc})",
+                            "check the URL; http, https, ftp, sftp and doi are supported"
+                            ) from None
         raise LoadError(
             url, f"the download of {remote.name!r} does not match its checksum "
                  f"{remote.known_hash}; the file was discarded",

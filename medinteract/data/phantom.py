@@ -16,6 +16,7 @@ Nominal densities (before blur and noise) are in :data:`TISSUE_HU`.
 
 from __future__ import annotations
 
+import datetime as _dt
 import hashlib
 from dataclasses import dataclass
 from os import PathLike
@@ -28,7 +29,7 @@ from scipy import ndimage
 
 from medinteract.scan import Scan, Window
 
-__all__ = ["Phantom", "phantom", "LABEL_NAMES", "TISSUE_HU", "LUNG_WINDOW"]
+__all__ = ["Phantom", "phantom", "LABEL_NAMES", "TISSUE_HU", "LUNG_WINDOW", "SYNTHETIC_STUDY_DATE"]
 
 #: Names of the values in :attr:`Phantom.labels`.
 LABEL_NAMES: dict[int, str] = {
@@ -53,6 +54,9 @@ TISSUE_HU: dict[str, float] = {
 
 #: The phantom's default display window (lung window: centre -600 HU, width 1500 HU).
 LUNG_WINDOW = Window(-600.0, 1500.0)
+#: StudyDate/SeriesDate/ContentDate of phantom DICOM files: a fixed, obviously synthetic date
+#: (not today's), so the same phantom always gives the same bytes.
+SYNTHETIC_STUDY_DATE = _dt.date(2000, 1, 1)
 
 _AIR, _SOFT, _LUNG, _BONE, _VESSEL, _FAT, _NODULE = range(7)
 _DEFAULT_SPACING = (2.5, 0.75, 0.75)
@@ -111,9 +115,10 @@ class Phantom:
             The output folder (created; must be absent or empty unless ``overwrite=True``).
         **kwargs
             Passed on to :func:`medinteract.io.write.write_dicom_series`. Unless given,
-            ``series_description`` names the phantom and ``uid_seed`` is derived from the
-            phantom's pixel values, so writing the same phantom twice gives the same UIDs
-            (and different phantoms get different ones).
+            ``series_description`` names the phantom, ``uid_seed`` is derived from the
+            phantom's pixel values (different phantoms get different UIDs) and
+            ``study_date`` is :data:`SYNTHETIC_STUDY_DATE`, so writing the same phantom
+            (same seed and parameters) twice gives byte-identical files.
 
         Returns
         -------
@@ -125,6 +130,7 @@ class Phantom:
         kwargs.setdefault("series_description", f"medinteract chest phantom (seed {self.seed})")
         digest = hashlib.sha256(self.scan.array.tobytes()).hexdigest()
         kwargs.setdefault("uid_seed", f"medinteract-phantom-{digest}")
+        kwargs.setdefault("study_date", SYNTHETIC_STUDY_DATE)
         return write_dicom_series(self.scan, folder, **kwargs)
 
     def __repr__(self) -> str:

@@ -6,7 +6,7 @@ Everything here works on ``uint8`` grey levels (the output of
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import numpy as np
 
@@ -23,7 +23,7 @@ DIFFERENCE_CMAP = "RdBu_r"
 CROSSHAIR_COLOR = (255, 200, 0)
 
 
-@lru_cache(maxsize=None)
+@cache
 def colormap_lut(name: str) -> np.ndarray:
     """The ``(256, 3)`` uint8 lookup table of a matplotlib colormap (read-only, cached).
 

@@ -209,7 +209,7 @@ class Compare(SliceDisplay):
                                     max=self.difference_width * 4,
                                     step=self.difference_width / 100, description="± range")
         controls = {"curtain": curtain, "blend": alpha, "difference": width}
-        for (mode, control), trait, css in zip(controls.items(),
+        for (_mode, control), trait, css in zip(controls.items(),
                                                ("curtain", "alpha", "difference_width"),
                                                ("mi-curtain", "mi-blend-alpha",
                                                 "mi-difference-width")):

@@ -114,6 +114,18 @@ def decode_png(data: bytes) -> np.ndarray:
 def display_factor(shape: tuple[int, ...], max_pixels: int) -> int:
     """Integer downsampling factor so no side of a 2-D image exceeds ``max_pixels``.
 
+    Parameters
+    ----------
+    shape : tuple of int
+        ``(rows, cols, ...)`` of the image.
+    max_pixels : int
+        Largest number of pixels per side, at least 1.
+
+    Returns
+    -------
+    int
+        1 when the image already fits.
+
     Examples
     --------
     >>> display_factor((512, 512), 1024), display_factor((2048, 2048), 768)
@@ -158,7 +170,8 @@ def downsample(array: np.ndarray, factor: int, *, method: str = "area") -> np.nd
     out = np.empty((out_rows, out_cols) + array.shape[2:], dtype=np.float32)
     body = np.asarray(array[:full_rows, :full_cols], dtype=np.float32)
     out[:full_rows // factor, :full_cols // factor] = body.reshape(
-        full_rows // factor, factor, full_cols // factor, factor, *array.shape[2:]).mean(axis=(1, 3))
+        full_rows // factor, factor, full_cols // factor, factor, *array.shape[2:]
+    ).mean(axis=(1, 3))
     if full_cols < cols:  # partial last column of blocks
         strip = np.asarray(array[:, full_cols:], dtype=np.float32).mean(axis=1)
         out[:, -1] = _block_mean_rows(strip, factor)

@@ -85,7 +85,7 @@ def slice_geometry(scan: Scan, axis: int = 0) -> SliceGeometry:
     if scan.spatial_ndim == 2:
         if axis != 0:
             raise ValueError(f"a 2-D image has only axis 0, got axis={axis}")
-        return SliceGeometry(0, 0, 1, False, *scan.spacing, volume=False)
+        return SliceGeometry(0, 0, 1, False, scan.spacing[0], scan.spacing[1], volume=False)
     if axis not in (0, 1, 2):
         raise ValueError(f"axis must be 0, 1 or 2, got {axis}")
     row_axis, col_axis = [a for a in range(3) if a != axis]
@@ -98,8 +98,20 @@ def slice_geometry(scan: Scan, axis: int = 0) -> SliceGeometry:
 def take_slice(array: np.ndarray, geometry: SliceGeometry, index: int) -> np.ndarray:
     """The 2-D (or 2-D + channels) view of ``array`` shown at ``index`` (no copy).
 
-    ``array`` has the scan's spatial shape (plus an optional trailing channel axis): a scan's
-    pixels or a label volume.
+    Parameters
+    ----------
+    array : ndarray
+        The scan's spatial shape plus an optional trailing channel axis: a scan's pixels or a
+        label volume.
+    geometry : SliceGeometry
+        From :func:`slice_geometry`.
+    index : int
+        Slice index along ``geometry.axis`` (ignored for a 2-D image).
+
+    Returns
+    -------
+    ndarray
+        A view, rows flipped when ``geometry.flip_rows``.
     """
     if not geometry.volume:
         return array
@@ -114,6 +126,20 @@ def display_hw(geometry: SliceGeometry, slice_shape: tuple[int, ...],
     """On-screen ``(height, width)`` in CSS pixels that keeps the physical aspect ratio.
 
     One millimetre spans the same number of screen pixels across and down.
+
+    Parameters
+    ----------
+    geometry : SliceGeometry
+        Supplies the row and column spacing in mm.
+    slice_shape : tuple of int
+        ``(rows, cols, ...)`` of the slice.
+    px_per_mm : float
+        Screen pixels per millimetre.
+
+    Returns
+    -------
+    (int, int)
+        Height and width, at least 1 each.
     """
     rows, cols = slice_shape[:2]
     return (max(1, round(rows * geometry.row_spacing * px_per_mm)),
@@ -126,6 +152,15 @@ def zoom_region(rows: int, cols: int, zoom: float, center_row: float,
 
     The region keeps the slice's aspect ratio, is centred on ``(center_row, center_col)``
     where possible and is moved inside the slice at the borders.
+
+    Parameters
+    ----------
+    rows, cols : int
+        Size of the whole slice.
+    zoom : float
+        Magnification, at least 1.
+    center_row, center_col : float
+        Wanted centre of the region, in slice pixels.
 
     Returns
     -------

@@ -38,9 +38,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import secrets
-import tempfile
 import warnings
 from dataclasses import dataclass, field
 from os import PathLike
@@ -48,14 +46,15 @@ from pathlib import Path
 
 import pandas as pd
 from pydicom import dcmread
-from pydicom.dataelem import DataElement
 from pydicom.datadict import keyword_for_tag
+from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 from pydicom.sequence import Sequence
 from pydicom.tag import BaseTag, Tag
 from pydicom.uid import UID_dictionary, generate_uid
 
+from medinteract._atomic import atomic_path
 from medinteract.errors import AnonymizeError
 
 __all__ = ["anonymize", "BASIC_PROFILE", "REPORT_COLUMNS", "PROFILES"]
@@ -350,16 +349,11 @@ def _dcmread(handle) -> Dataset:
 
 def _write_atomically(dataset: Dataset, out: Path, source: Path) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".partial",
-                                         dir=out.parent)
-    os.close(handle)
     try:
-        with warnings.catch_warnings():
+        with atomic_path(out) as temporary, warnings.catch_warnings():
             warnings.simplefilter("ignore")
             dataset.save_as(temporary)
-        os.replace(temporary, out)
     except Exception as exc:
-        Path(temporary).unlink(missing_ok=True)
         raise AnonymizeError(f"{source}: could not write the anonymized copy "
                              f"({type(exc).__name__})") from None
 

@@ -7,6 +7,7 @@ the file. :mod:`medinteract.io.series` builds folders of files on top of these f
 
 from __future__ import annotations
 
+import os
 import warnings
 from os import PathLike
 from pathlib import Path
@@ -39,6 +40,7 @@ __all__ = [
     "load_dicom_file",
     "decode_frames",
     "physical_frames",
+    "number_of_frames",
     "file_window",
     "metadata_table",
     "frame_placements",
@@ -132,9 +134,11 @@ def read_dataset(path: str | PathLike[str], *, header_only: bool = False,
         return dataset
     except InvalidDicomError as err:
         if force:
-            dataset = _read_forced(path, header_only)
-            if dataset is not None:
-                return dataset
+            forced = _read_forced(path, header_only)
+            if forced is not None:
+                return forced
+        if _is_empty(path):
+            raise LoadError(path, EMPTY_FILE, EMPTY_FILE_HINT) from err
         raise LoadError(path, "is not a DICOM file (no 'DICM' marker at byte 128)",
                         "check the file type; medinteract reads DICOM, NIfTI, PNG, TIFF, "
                         "JPEG, NPY and NPZ") from err
@@ -143,6 +147,18 @@ def read_dataset(path: str | PathLike[str], *, header_only: bool = False,
     except Exception as err:  # pydicom raises many types for damaged files
         raise LoadError(path, f"is damaged or truncated; pydicom could not parse it "
                               f"({type(err).__name__}: {err})") from err
+
+
+#: The problem and hint of a :class:`LoadError` for a file of 0 bytes.
+EMPTY_FILE = "is empty (0 bytes)"
+EMPTY_FILE_HINT = "the file was probably not copied or downloaded completely"
+
+
+def _is_empty(path: str | PathLike[str]) -> bool:
+    try:
+        return os.path.getsize(path) == 0
+    except (OSError, TypeError):
+        return False
 
 
 def _read_forced(path: str | PathLike[str], header_only: bool) -> Dataset | None:
@@ -241,7 +257,7 @@ def decode_frames(ds: Dataset, path: str | PathLike[str]) -> np.ndarray:
     except Exception as err:
         raise LoadError(path, f"pixel data could not be decoded ({type(err).__name__}: {err}); "
                               "the file is probably damaged or truncated") from err
-    frames = _number_of_frames(ds)
+    frames = number_of_frames(ds)
     colour = array.ndim == (4 if frames > 1 else 3)
     if frames == 1:
         array = array[np.newaxis]
@@ -273,7 +289,8 @@ def _check_decoder(ds: Dataset, path: str | PathLike[str]) -> None:
         raise DecoderError(path, problem, f"install the decoders: {DECODER_HINT}")
 
 
-def _number_of_frames(ds: Dataset) -> int:
+def number_of_frames(ds: Dataset) -> int:
+    """NumberOfFrames of a dataset as a positive int (1 when absent or unreadable)."""
     try:
         return max(int(ds.get("NumberOfFrames") or 1), 1)
     except (TypeError, ValueError):
@@ -336,16 +353,31 @@ def mirrors_monochrome1(ds: Dataset) -> bool:
 
 def frame_rescales(ds: Dataset, frames: int) -> list[tuple[float, float]]:
     """``(slope, intercept)`` of each frame (identity when the file has none)."""
+    source = getattr(ds, "filename", None)
     if str(ds.get("Modality", "")).upper() == "RTDOSE" and "DoseGridScaling" in ds:
-        return [(float(ds.DoseGridScaling), 0.0)] * frames
-    return [_rescale_of(_frame_attribute(ds, i, "PixelValueTransformationSequence") or ds)
-            for i in range(frames)]
+        return [(_scale_factor(ds, "DoseGridScaling", 1.0, source), 0.0)] * frames
+    return [_rescale_of(_frame_attribute(ds, i, "PixelValueTransformationSequence") or ds,
+                        source) for i in range(frames)]
 
 
-def _rescale_of(item: Dataset) -> tuple[float, float]:
-    slope = _float(item.get("RescaleSlope"), 1.0)
-    intercept = _float(item.get("RescaleIntercept"), 0.0)
+def _rescale_of(item: Dataset, source: Any) -> tuple[float, float]:
+    slope = _scale_factor(item, "RescaleSlope", 1.0, source)
+    intercept = _scale_factor(item, "RescaleIntercept", 0.0, source)
     return (slope if slope != 0 else 1.0, intercept)
+
+
+def _scale_factor(item: Dataset, keyword: str, default: float, source: Any) -> float:
+    """A number that turns stored values into physical ones: ``default`` when absent or
+    empty, a LoadError when present but not a number (the values would be wrong)."""
+    value = item.get(keyword)
+    if value is None or value == "":
+        return default
+    number = _first_float(value)
+    if number is None:
+        raise LoadError(source if isinstance(source, (str, PathLike)) else None,
+                        f"has a {keyword} that is not a number ({value!r}), so its physical "
+                        "values are unknown", "the file is damaged; fix or drop the element")
+    return number
 
 
 def value_ranges(ds: Dataset, frames: int) -> list[tuple[float, float]]:
@@ -438,7 +470,7 @@ def frame_placements(ds: Dataset, path: str | PathLike[str]) -> list[SlicePlacem
     GridFrameOffsetVector (RT Dose) along the normal when present, otherwise no positions (the
     frames keep their stored order).
     """
-    frames = _number_of_frames(ds)
+    frames = number_of_frames(ds)
     name = Path(path).name
     shape = _shape_of(ds)
     if "PerFrameFunctionalGroupsSequence" in ds or "SharedFunctionalGroupsSequence" in ds:
@@ -461,10 +493,10 @@ def frame_placements(ds: Dataset, path: str | PathLike[str]) -> list[SlicePlacem
     offsets = _floats(ds.get("GridFrameOffsetVector"))
     positions: list[tuple[float, float, float] | None] = [None] * frames
     if base.position is not None and offsets is not None and len(offsets) == frames:
-        orientation = base.orientation or (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
-        normal = slice_normal(orientation)
+        base_orientation = base.orientation or (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
+        normal = slice_normal(base_orientation)
         positions = [_triple(tuple(np.asarray(base.position) + o * normal)) for o in offsets]
-        base = SlicePlacement(base.label, base.shape, base.position, orientation,
+        base = SlicePlacement(base.label, base.shape, base.position, base_orientation,
                               base.pixel_spacing, base.instance_number)
     return [
         SlicePlacement(f"{name} frame {i + 1}", shape, positions[i],
@@ -497,7 +529,8 @@ def load_dicom_file(path: str | PathLike[str]) -> Scan:
     ds = read_dataset(path, force=True)
     raw = decode_frames(ds, path)
     values = physical_frames(ds, raw)
-    common = dict(modality=str(ds.get("Modality") or "OT"), window=file_window(ds),
+    common: dict[str, Any] = dict(modality=str(ds.get("Modality") or "OT"),
+                                  window=file_window(ds),
                   metadata=metadata_table(ds), paths=(Path(path),), name=_name(ds, path))
     if values.shape[0] == 1:
         placement = (frame_placements(ds, path)[0] if "PerFrameFunctionalGroupsSequence" in ds

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from os import PathLike
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 import pandas as pd
@@ -81,9 +83,15 @@ def load_nifti(path: str | PathLike[str]) -> Scan:
                         ) from err
     try:
         image = nib.load(str(path))
+        if image.get_data_dtype().kind == "c":
+            raise LoadError(path, f"holds complex values ({image.get_data_dtype()}); only real "
+                                  "images can be loaded",
+                            "save the magnitude (or real part) as its own NIfTI file")
         data = np.asarray(image.get_fdata(dtype=np.float32))
         affine = np.asarray(image.affine, dtype=float)
         header = image.header
+    except LoadError:
+        raise
     except Exception as err:
         raise LoadError(path, f"could not be read as NIfTI ({type(err).__name__}: {err})"
                         ) from err
@@ -156,17 +164,43 @@ def _read_pillow(path: Path) -> np.ndarray:
                               f"({type(err).__name__}: {err})") from err
 
 
+class _Collect(logging.Handler):
+    """Keeps log messages (tifffile logs what is wrong with a damaged file) for the error."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@contextlib.contextmanager
+def _captured_log(name: str) -> Iterator[list[str]]:
+    """Collect the warnings a library logs instead of letting them reach stderr."""
+    logger, handler = logging.getLogger(name), _Collect()
+    propagate, logger.propagate = logger.propagate, False
+    logger.addHandler(handler)
+    try:
+        yield handler.messages
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
+
+
 def _read_tiff(path: Path) -> tuple[np.ndarray, int]:
     import tifffile
 
-    try:
-        with tifffile.TiffFile(path) as tif:
-            series = tif.series[0]
-            axes = series.axes
-            array = series.asarray()
-    except Exception as err:
-        raise LoadError(path, f"could not be read as TIFF ({type(err).__name__}: {err})"
-                        ) from err
+    with _captured_log("tifffile") as logged:
+        try:
+            with tifffile.TiffFile(path) as tif:
+                series = tif.series[0]
+                axes = series.axes
+                array = series.asarray()
+        except Exception as err:
+            detail = "; ".join([*logged[:1], f"{type(err).__name__}: {err}"])
+            raise LoadError(path, f"is damaged or not a TIFF file; it could not be read "
+                                  f"({detail})") from err
     colour = "S" in axes and array.shape[axes.index("S")] > 1
     if colour and axes.index("S") != array.ndim - 1:
         array = np.moveaxis(array, axes.index("S"), -1)
@@ -200,8 +234,12 @@ def load_numpy(path: str | PathLike[str]) -> Scan:
     except LoadError:
         raise
     except ValueError as err:
-        raise LoadError(path, f"could not be read: {err}",
-                        "medinteract never loads pickled objects; save plain arrays") from err
+        if "pickle" in str(err).lower() or "object arrays" in str(err).lower():
+            raise LoadError(path, f"could not be read: {err}",
+                            "medinteract never loads pickled objects; save plain arrays"
+                            ) from err
+        raise LoadError(path, f"is damaged or truncated; it could not be read as a NumPy file "
+                              f"({err})") from err
     except Exception as err:
         raise LoadError(path, f"could not be read as a NumPy file ({type(err).__name__}: "
                               f"{err})") from err

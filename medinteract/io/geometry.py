@@ -13,7 +13,7 @@ import sys
 import warnings
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
+from os import PathLike
 from typing import Any, Callable, Hashable, Iterable, Sequence
 
 import numpy as np
@@ -133,7 +133,7 @@ _UNPOSITIONED_NOTE = ("slices carry no ImagePositionPatient/ImageOrientationPati
                       "ordered by InstanceNumber and the slice spacing is not measured")
 
 
-def plan_stack(slices: Sequence[SlicePlacement], source: str | Path, *,
+def plan_stack(slices: Sequence[SlicePlacement], source: str | PathLike[str], *,
                unpositioned_note: str | None = _UNPOSITIONED_NOTE) -> StackPlan:
     """Decide the order and geometry of a stack of slices.
 
@@ -193,8 +193,16 @@ def plan_stack(slices: Sequence[SlicePlacement], source: str | Path, *,
     return StackPlan(kept, slice_spacing, pixel_spacing, _origin(first), direction, notes)
 
 
-def warn_series(messages: Sequence[str], source: str | Path) -> None:
-    """Issue each message as a :class:`SeriesWarning` pointing at the user's code."""
+def warn_series(messages: Sequence[str], source: str | PathLike[str]) -> None:
+    """Issue each message as a :class:`SeriesWarning` pointing at the user's code.
+
+    Parameters
+    ----------
+    messages : sequence of str
+        Problems found in a stack (e.g. :attr:`StackPlan.warnings`).
+    source : path-like
+        The folder or file they concern; it starts each message.
+    """
     for message in messages:
         warnings.warn(f"{source}: {message}", SeriesWarning, stacklevel=_outside_stacklevel())
 
@@ -208,7 +216,7 @@ def _outside_stacklevel() -> int:
 
 
 # -- checks -----------------------------------------------------------------------------------
-def _check_same(slices: Sequence[SlicePlacement], source: str | Path, what: str,
+def _check_same(slices: Sequence[SlicePlacement], source: str | PathLike[str], what: str,
                 key: Callable[[SlicePlacement], Hashable],
                 fmt: Callable[[Any], str]) -> None:
     values = [key(s) for s in slices]
@@ -224,7 +232,7 @@ def _check_same(slices: Sequence[SlicePlacement], source: str | Path, what: str,
         )
 
 
-def _check_orientation(slices: Sequence[SlicePlacement], source: str | Path) -> None:
+def _check_orientation(slices: Sequence[SlicePlacement], source: str | PathLike[str]) -> None:
     rounded = [tuple(np.round(np.asarray(s.orientation, float), 3)) for s in slices]
     common = np.asarray(Counter(rounded).most_common(1)[0][0])
     odd = [s.label for s in slices
@@ -240,7 +248,7 @@ def _check_orientation(slices: Sequence[SlicePlacement], source: str | Path) -> 
 
 
 def _common_pixel_spacing(slices: Sequence[SlicePlacement],
-                          source: str | Path) -> tuple[float, float] | None:
+                          source: str | PathLike[str]) -> tuple[float, float] | None:
     known = [s for s in slices if s.pixel_spacing is not None]
     if not known:
         return None

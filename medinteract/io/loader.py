@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Sequence
 
 from medinteract.errors import LoadError
-from medinteract.io.dicom import load_dicom_file, looks_like_dicom
+from medinteract.io.dicom import EMPTY_FILE, EMPTY_FILE_HINT, load_dicom_file, looks_like_dicom
 from medinteract.io.formats import (
     IMAGE_SUFFIXES,
     NIFTI_SUFFIXES,
@@ -25,7 +25,7 @@ from medinteract.io.series import (
 )
 from medinteract.scan import Scan
 
-__all__ = ["load", "DICOM_SUFFIXES", "SUPPORTED"]
+__all__ = ["load", "file_kind", "DICOM_SUFFIXES", "SUPPORTED"]
 
 DICOM_SUFFIXES = (".dcm", ".dicom", ".ima", "")
 SUPPORTED = "DICOM (.dcm or no extension), NIfTI (.nii, .nii.gz), PNG, JPEG, TIFF, BMP, GIF, " \
@@ -150,6 +150,8 @@ def _load_path(path: Path, series: SeriesChoice | None) -> Scan:
         raise LoadError(path, "does not exist", "check the path and the current folder")
     if path.is_dir():
         return load_series(find_series(path), series, path, name=path.name)
+    if path.stat().st_size == 0:
+        raise LoadError(path, EMPTY_FILE, EMPTY_FILE_HINT)
     kind = _kind(path)
     if kind == "dicom":
         if series is None:
@@ -164,7 +166,21 @@ def _load_path(path: Path, series: SeriesChoice | None) -> Scan:
     return load_numpy(path)
 
 
-def _kind(path: Path) -> str:
+def file_kind(path: str | PathLike[str]) -> str | None:
+    """What :func:`load` would read a file as, judged by its name and DICOM marker.
+
+    Parameters
+    ----------
+    path : path-like
+        A file.
+
+    Returns
+    -------
+    str or None
+        ``"nifti"``, ``"image"``, ``"numpy"`` or ``"dicom"`` (a DICOM suffix or the ``DICM``
+        marker); None for anything else, including an extension-less file without the marker.
+    """
+    path = Path(path)
     name = path.name.lower()
     if name.endswith(NIFTI_SUFFIXES):
         return "nifti"
@@ -173,7 +189,16 @@ def _kind(path: Path) -> str:
         return "image"
     if suffix in NUMPY_SUFFIXES:
         return "numpy"
-    if suffix in DICOM_SUFFIXES or looks_like_dicom(path):
+    if (suffix and suffix in DICOM_SUFFIXES) or looks_like_dicom(path):
+        return "dicom"
+    return None
+
+
+def _kind(path: Path) -> str:
+    kind = file_kind(path)
+    if kind is not None:
+        return kind
+    if not path.suffix:  # DICOM files often have no extension; some lack the preamble too
         return "dicom"
     raise LoadError(path, f"has an unknown file type '{path.suffix}'",
                     f"medinteract reads {SUPPORTED}")

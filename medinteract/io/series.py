@@ -28,6 +28,7 @@ from medinteract.io.dicom import (
     load_dicom_file,
     looks_like_dicom,
     metadata_table,
+    number_of_frames,
     physical_frames,
     pixel_spacing_of,
     read_dataset,
@@ -99,7 +100,7 @@ class DicomSeries:
     @property
     def frames(self) -> int:
         """Total number of frames (images) over all files."""
-        return sum(_frames(ds) for _, ds in self.files)
+        return sum(number_of_frames(ds) for _, ds in self.files)
 
     def summary(self) -> str:
         """One line naming the series for error messages."""
@@ -128,7 +129,8 @@ def find_series(folder: str | PathLike[str]) -> list[DicomSeries]:
     files = sorted(p for p in folder.rglob("*") if p.is_file())
     if not files:
         raise LoadError(folder, "is an empty folder", "point load() at a folder of DICOM files")
-    headers, non_image = [], []
+    headers: list[tuple[Path, Dataset]] = []
+    non_image: list[tuple[Path, Dataset]] = []
     for path in files:
         if not looks_like_dicom(path):
             continue
@@ -184,6 +186,20 @@ def choose_series(found: Sequence[DicomSeries], choice: SeriesChoice | None,
                   source: str | PathLike[str]) -> DicomSeries:
     """Pick one series by SeriesInstanceUID, SeriesNumber or SeriesDescription.
 
+    Parameters
+    ----------
+    found : sequence of DicomSeries
+        The series discovered (e.g. by :func:`find_series`).
+    choice : str or int, optional
+        SeriesInstanceUID, SeriesNumber or SeriesDescription (case-insensitive); may be
+        None when there is exactly one series.
+    source : path-like
+        The folder or file, for messages.
+
+    Returns
+    -------
+    DicomSeries
+
     Raises
     ------
     SeriesError
@@ -238,7 +254,7 @@ def load_series(found: Sequence[DicomSeries], choice: SeriesChoice | None,
     series = choose_series(found, choice, source)
     if len(series.files) == 1:
         return load_dicom_file(series.files[0][0])
-    multi = [path.name for path, ds in series.files if _frames(ds) > 1]
+    multi = [path.name for path, ds in series.files if number_of_frames(ds) > 1]
     if multi:
         raise SeriesError(source, f"series {series.uid} has {len(series.files)} files, of which "
                                   f"{len(multi)} are multi-frame ({', '.join(multi[:5])}); a "
@@ -266,13 +282,6 @@ def load_series(found: Sequence[DicomSeries], choice: SeriesChoice | None,
     return Scan(volume, spacing=spacing, origin=plan.origin, direction=plan.direction,
                 modality=series.modality, window=window, metadata=metadata_table(first),
                 paths=tuple(path for path, _ in kept), name=series.description or name)
-
-
-def _frames(ds: Dataset) -> int:
-    try:
-        return max(int(ds.get("NumberOfFrames") or 1), 1)
-    except (TypeError, ValueError):
-        return 1
 
 
 # -- table ------------------------------------------------------------------------------------
@@ -340,7 +349,7 @@ def _table_row(series: DicomSeries, folder: Path) -> dict[str, object]:
 def _table_geometry(series: DicomSeries, folder: Path) -> tuple[float, str]:
     if len(series.files) == 1:
         path, ds = series.files[0]
-        if _frames(ds) == 1:
+        if number_of_frames(ds) == 1:
             return float("nan"), ""
         placements, note = frame_placements(ds, path), None
     else:

@@ -26,23 +26,22 @@ origin, direction and spacing, so that loading the folder gives the same geometr
 from __future__ import annotations
 
 import datetime as _dt
-import os
-import shutil
-import tempfile
 from os import PathLike
 from pathlib import Path
 
 import numpy as np
 from pydicom.dataset import FileDataset, FileMetaDataset
 from pydicom.uid import (
+    PYDICOM_IMPLEMENTATION_UID,
     CTImageStorage,
     ExplicitVRLittleEndian,
     MRImageStorage,
-    PYDICOM_IMPLEMENTATION_UID,
+    UID,
     SecondaryCaptureImageStorage,
     generate_uid,
 )
 
+from medinteract._atomic import staged_folder
 from medinteract.scan import Scan
 
 __all__ = ["write_dicom_series", "rescale_for_storage"]
@@ -190,16 +189,9 @@ def write_dicom_series(
         study_date=study_date or _dt.date.today(),
     )
     names = [f"IM_{i:04d}.dcm" for i in range(1, len(datasets) + 1)]
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial",
-                                    dir=target.parent))
-    try:
+    with staged_folder(target, replace=overwrite) as staging:
         for name, ds in zip(names, datasets):
             ds.save_as(staging / name, enforce_file_format=True)
-        _move_into_place(staging, target, overwrite)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return [target / name for name in names]
 
 
@@ -211,22 +203,6 @@ def _check_target(target: Path, overwrite: bool) -> None:
         raise FileExistsError(
             f"{target}: folder is not empty (pass overwrite=True to replace its content)"
         )
-
-
-def _move_into_place(staging: Path, target: Path, overwrite: bool) -> None:
-    """Rename the finished staging folder to ``target`` (replacing it when allowed)."""
-    if target.is_dir() and not any(target.iterdir()):
-        target.rmdir()
-    if target.exists():
-        if not overwrite:  # appeared meanwhile
-            raise FileExistsError(f"{target}: folder is not empty")
-        retired = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old",
-                                        dir=target.parent))
-        os.replace(target, retired / target.name)
-        os.replace(staging, target)
-        shutil.rmtree(retired, ignore_errors=True)
-    else:
-        os.replace(staging, target)
 
 
 # -- datasets -----------------------------------------------------------------------------------
@@ -296,7 +272,7 @@ def _series_datasets(
     return datasets
 
 
-def _base_dataset(sop_class: str, instance_uid: str) -> FileDataset:
+def _base_dataset(sop_class: UID, instance_uid: UID) -> FileDataset:
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = sop_class
     meta.MediaStorageSOPInstanceUID = instance_uid

@@ -6,7 +6,7 @@ Masks are ``bool``, label images ``int32`` (0 is background), edge strengths ``f
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Callable, Literal
 
 import numpy as np
 from scipy import ndimage as ndi
@@ -21,9 +21,10 @@ __all__ = ["threshold", "auto_threshold_value", "threshold_auto", "multi_otsu",
            "multi_otsu_values", "sobel", "canny", "region_grow", "watershed"]
 
 AutoMethod = Literal["otsu", "li", "yen", "triangle", "isodata", "mean"]
-_AUTO = {"otsu": filters.threshold_otsu, "li": filters.threshold_li,
-         "yen": filters.threshold_yen, "triangle": filters.threshold_triangle,
-         "isodata": filters.threshold_isodata, "mean": filters.threshold_mean}
+_AUTO: dict[str, Callable[[np.ndarray], float]] = {
+    "otsu": filters.threshold_otsu, "li": filters.threshold_li,
+    "yen": filters.threshold_yen, "triangle": filters.threshold_triangle,
+    "isodata": filters.threshold_isodata, "mean": filters.threshold_mean}
 
 
 @op(category="segment", label="Threshold")
