@@ -1,0 +1,268 @@
+"""What happens to one scan: load, run the pipeline, measure, write the outputs atomically.
+
+These functions run inside Dask workers (threads or processes, local or on a cluster); they
+take plain arguments, write straight into the output folder (so image arrays never travel back
+to the client) and return a small record. A scan that fails never raises out of
+:func:`process_scan`: the failure becomes a record naming the file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import threading
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from medinteract.batch.outputs import (
+    MANIFEST_NAME,
+    file_fingerprint,
+    image_name,
+    read_manifest,
+    staged_folder,
+    write_image,
+    write_manifest,
+    write_text,
+)
+from medinteract.scan import Scan
+
+__all__ = ["process_scan", "pipeline_hash", "run_pipeline", "finished_record", "REGIONS_NAME"]
+
+#: Per-scan region table file name.
+REGIONS_NAME = "regions.csv"
+_ARRAY_OUTPUTS = ("image", "mask", "labels", "same")
+_NOT_ALIGNED = ("the result's shape {shape} differs from the scan's {scan}: saved with 1 mm "
+                "spacing and no region table (its geometry is unknown)")
+# ``warnings.catch_warnings`` changes process-wide state; loads that record warnings take turns
+# so threads of one worker never mix up each other's warnings.
+_WARNINGS_LOCK = threading.Lock()
+
+
+# -- the pipeline ---------------------------------------------------------------------------
+def pipeline_hash(pipeline: Any) -> str:
+    """SHA-256 identifying what a pipeline computes.
+
+    A :class:`~medinteract.pipeline.Pipeline` is hashed through its canonical JSON (ops and
+    parameters, key order ignored) plus the source code of any step that is the user's own
+    function (not a registered op); a plain function through its module, name and source
+    code. (Registered ops are identified by name: a new medinteract version that changes an
+    op does not by itself recompute finished scans; use ``overwrite=True``.)
+    """
+    if hasattr(pipeline, "to_dict"):
+        text = json.dumps(pipeline.to_dict(), sort_keys=True, separators=(",", ":"))
+        text += "".join(_source(step.func) for step in pipeline.steps if ":" in step.op)
+    elif callable(pipeline):
+        name = f"{getattr(pipeline, '__module__', '')}:{getattr(pipeline, '__qualname__', '')}"
+        text = f"{name}\n{_source(pipeline)}"
+    else:
+        raise TypeError(f"a batch runs a medinteract Pipeline or a function of a Scan, "
+                        f"got {type(pipeline).__name__}")
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _source(func: Any) -> str:
+    try:
+        return inspect.getsource(func)
+    except (OSError, TypeError):
+        return repr(func)
+
+
+def run_pipeline(pipeline: Any, scan: Scan) -> tuple[np.ndarray | None, pd.DataFrame | None]:
+    """Run a pipeline on a scan; return its last image/mask/labels and its final table.
+
+    For a :class:`~medinteract.pipeline.Pipeline` that ends in a measuring step (e.g.
+    ``... -> label -> region_table``), the steps up to the last array output run as a pipeline
+    of their own, so both that array (saved as the result image) and the table come back;
+    the measuring steps get the scan as their intensity input, exactly as in
+    :meth:`Pipeline.run <medinteract.pipeline.Pipeline.run>`. A plain function is called with
+    the scan and may return an array, a Scan or a DataFrame.
+    """
+    steps = getattr(pipeline, "steps", None)
+    if steps is None:
+        return _split_result(pipeline(scan))
+    array_steps = [k for k, step in enumerate(steps) if step.output in _ARRAY_OUTPUTS]
+    if not steps or not array_steps or array_steps[-1] == len(steps) - 1:
+        return _split_result(pipeline.run(scan))
+    last = array_steps[-1]
+    image = type(pipeline)(steps[: last + 1]).run(scan)
+    current: Any = image
+    for number, step in enumerate(steps[last + 1:], start=last + 2):
+        try:
+            current = step.call(current, scan, scan.spacing)
+        except Exception as error:
+            error.add_note(f"in pipeline step {number} ({step.op})")
+            raise
+    if not isinstance(current, pd.DataFrame):
+        raise TypeError(f"the pipeline ends in {steps[-1].op}, which returns "
+                        f"{type(current).__name__}; a batch saves images, masks, labels and "
+                        "tables")
+    return _as_array(image), current
+
+
+def _split_result(result: Any) -> tuple[np.ndarray | None, pd.DataFrame | None]:
+    if isinstance(result, pd.DataFrame):
+        return None, result
+    if isinstance(result, (Scan, np.ndarray)):
+        return _as_array(result), None
+    raise TypeError(f"the pipeline returned {type(result).__name__}; a batch saves images, "
+                    "masks, labels and tables")
+
+
+def _as_array(result: Any) -> np.ndarray:
+    return np.asarray(result.array if isinstance(result, Scan) else result)
+
+
+def region_table_of(result: np.ndarray, scan: Scan) -> pd.DataFrame | None:
+    """The region table of a mask or label result (None for an intensity image).
+
+    A mask is labelled (26-/8-connectivity) first; intensities come from the scan.
+    """
+    from medinteract.ops import label, region_table
+
+    if result.dtype == np.bool_:
+        labels = label(result)
+    elif np.issubdtype(result.dtype, np.integer):
+        labels = result
+    else:
+        return None
+    image = scan if labels.shape == scan.shape else None
+    return region_table(labels, image, spacing=scan.spacing if image is None else None)
+
+
+# -- one scan --------------------------------------------------------------------------------
+def process_scan(job: dict[str, Any], pipeline: Any, digest: str, output_dir: str,
+                 image_format: str) -> dict[str, Any]:
+    """Process one scan and return its record (never raises for a bad scan).
+
+    Parameters
+    ----------
+    job : dict
+        ``id``, ``path`` and ``files`` of the scan (a row of :func:`find_scans`).
+    pipeline : Pipeline or callable
+    digest : str
+        :func:`pipeline_hash` of the pipeline (stored in the manifest).
+    output_dir : str
+        The batch output folder; the scan's outputs go to ``output_dir/<id>/``.
+    image_format : {"nifti", "npz"}
+
+    Returns
+    -------
+    dict
+        ``id``, ``status`` (``"ok"`` or ``"failed"``), ``seconds``, ``n_regions``, ``error``,
+        ``message``, ``warnings``, ``image``, ``regions``.
+    """
+    start = time.perf_counter()
+    record: dict[str, Any] = {"id": job["id"], "status": "ok", "n_regions": None, "error": "",
+                              "message": "", "warnings": "", "image": "", "regions": ""}
+    try:
+        files = [Path(f) for f in job["files"]]
+        scan, record["warnings"] = _load(files)
+        image, table = run_pipeline(pipeline, scan)
+        target = Path(output_dir) / job["id"]
+        # everything goes to a staging folder that replaces ``target`` only once complete
+        with staged_folder(target) as stage:
+            outputs, table, note = _write_outputs(stage, scan, image, table, image_format)
+            record["warnings"] = "; ".join(filter(None, [record["warnings"], note]))
+            record["n_regions"] = None if table is None else int(len(table))
+            write_manifest(stage, {
+                "id": job["id"], "pipeline_sha256": digest, "inputs": file_fingerprint(files),
+                "outputs": outputs, "n_regions": record["n_regions"],
+                "seconds": round(time.perf_counter() - start, 4),
+                "warnings": record["warnings"], "shape": list(scan.shape),
+                "spacing_mm": list(scan.spacing), "result_aligned": not note,
+            })
+        for kind, name in outputs.items():
+            record[kind] = str(target / name)
+    except Exception as error:  # a bad scan is reported, never fatal for the batch
+        record.update(status="failed", error=type(error).__name__,
+                      message=failure_message(error, job), n_regions=None, image="",
+                      regions="")
+    record["seconds"] = time.perf_counter() - start
+    return record
+
+
+def _write_outputs(stage: Path, scan: Scan, image: np.ndarray | None,
+                   table: pd.DataFrame | None, image_format: str,
+                   ) -> tuple[dict[str, str], pd.DataFrame | None, str]:
+    """Write the result image and region table into ``stage``.
+
+    Returns the outputs (``{"image": name, "regions": name}``), the region table and a note
+    when the result is not aligned with the scan ("" when it is). The image is written before
+    a region table is computed from it, so a failure while measuring happens after a first
+    file exists: the staging folder makes sure none of it is published.
+    """
+    outputs: dict[str, str] = {}
+    note = ""
+    if image is not None:
+        aligned = image.shape == scan.shape[: image.ndim]
+        write_image(image, scan if aligned else Scan(image, name=scan.name),
+                    stage / image_name(image_format))
+        outputs["image"] = image_name(image_format)
+        if not aligned:
+            note = _NOT_ALIGNED.format(shape=image.shape, scan=scan.shape)
+        elif table is None:
+            table = region_table_of(image, scan)
+    if table is not None:
+        write_text(stage / REGIONS_NAME, table.to_csv(index=False))
+        outputs["regions"] = REGIONS_NAME
+    return outputs, table, note
+
+
+def _load(files: list[Path]) -> tuple[Scan, str]:
+    from medinteract.io import load
+
+    with _WARNINGS_LOCK, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        scan = load(files[0] if len(files) == 1 else files)
+    messages = dict.fromkeys(str(w.message) for w in caught)  # unique, in order
+    return scan, "; ".join(messages)
+
+
+def failure_message(error: BaseException, job: dict[str, Any]) -> str:
+    """The error's message, naming the input when the message does not already do so."""
+    message = str(error) or type(error).__name__
+    notes = [str(n) for n in getattr(error, "__notes__", ())]
+    if notes:
+        message = f"{message} ({'; '.join(notes)})"
+    names = [str(job["path"]), *(Path(f).name for f in job["files"])]
+    if not any(name and name in message for name in names):
+        message = f"{job['path']}: {message}"
+    return message
+
+
+# -- finished scans ------------------------------------------------------------------------
+def finished_record(job: dict[str, Any], digest: str, output_dir: str,
+                    image_format: str) -> dict[str, Any] | None:
+    """The record of a scan finished earlier with the same pipeline and unchanged inputs.
+
+    None when the scan must be (re)computed: no manifest, another pipeline, input files
+    changed (size or modification time), the result image in another format, or an output
+    file missing.
+    """
+    folder = Path(output_dir) / job["id"]
+    manifest = read_manifest(folder)
+    if manifest is None or manifest.get("pipeline_sha256") != digest:
+        return None
+    try:
+        if manifest.get("inputs") != file_fingerprint(job["files"]):
+            return None
+    except OSError:
+        return None
+    outputs = manifest.get("outputs") or {}
+    if outputs.get("image", image_name(image_format)) != image_name(image_format):
+        return None
+    if not all((folder / name).is_file() for name in outputs.values()):
+        return None
+    return {"id": job["id"], "status": "skipped", "seconds": 0.0,
+            "n_regions": manifest.get("n_regions"), "error": "",
+            "message": f"finished earlier ({manifest.get('finished', '?')}); "
+                       f"{MANIFEST_NAME} matches the pipeline and inputs",
+            "warnings": manifest.get("warnings", ""),
+            "image": str(folder / outputs["image"]) if "image" in outputs else "",
+            "regions": str(folder / outputs["regions"]) if "regions" in outputs else ""}
