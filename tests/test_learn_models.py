@@ -1,0 +1,102 @@
+"""Model builders: shapes, compilation, the layers other modules rely on; lazy imports."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+
+from medinteract.learn.datasets import augmentation
+from medinteract.learn.models import (
+    LAST_CONV_LAYER,
+    LOGITS_LAYER,
+    denoising_autoencoder,
+    dice_coefficient,
+    small_cnn,
+    small_unet,
+)
+
+
+def test_small_cnn_outputs_probabilities_and_names_its_grad_cam_layers():
+    model = small_cnn()
+    assert model.input_shape == (None, 64, 64, 1) and model.output_shape == (None, 2)
+    assert model.get_layer(LAST_CONV_LAYER).output.shape[1:3] == (8, 8)
+    assert model.get_layer(LOGITS_LAYER).output.shape[-1] == 2
+    assert model.optimizer is not None and model.count_params() < 100_000
+    x = np.random.default_rng(0).random((3, 64, 64, 1), dtype=np.float32)
+    p = model.predict(x, verbose=0)
+    np.testing.assert_allclose(p.sum(1), 1.0, rtol=1e-5)
+
+
+def test_small_cnn_options():
+    model = small_cnn((28, 28, 3), 5, filters=(8, 16), batch_norm=False, pooling="max",
+                      augmentation=augmentation(), compile=False)
+    assert model.output_shape == (None, 5)
+    assert getattr(model, "optimizer", None) is None
+    assert "augmentation" in [layer.name for layer in model.layers]
+    with pytest.raises(ValueError, match="n_classes"):
+        small_cnn(n_classes=1)
+    with pytest.raises(ValueError, match="pooling"):
+        small_cnn(pooling="median")
+
+
+def test_small_unet_maps_images_to_masks():
+    model = small_unet((64, 64, 1), filters=(8, 16, 32))
+    assert model.output_shape == (None, 64, 64, 1)
+    with pytest.raises(ValueError, match="divisible by 4"):
+        small_unet((30, 30, 1), filters=(8, 16, 32))
+
+
+def test_dice_coefficient_of_masks():
+    a = np.zeros((1, 8, 8, 1), np.float32)
+    a[0, :4] = 1
+    b = np.zeros_like(a)
+    b[0, 2:6] = 1
+    dice = float(keras.ops.convert_to_numpy(dice_coefficient(a, b, smooth=0.0)))
+    assert dice == pytest.approx(0.5)
+    assert float(keras.ops.convert_to_numpy(dice_coefficient(a, a))) == pytest.approx(1.0)
+
+
+def test_denoising_autoencoder_starts_close_to_identity_and_keeps_shape():
+    keras.utils.set_random_seed(0)
+    model = denoising_autoencoder((64, 64, 1))
+    assert model.output_shape == (None, 64, 64, 1)
+    x = np.random.default_rng(0).random((2, 64, 64, 1), dtype=np.float32)
+    y = model.predict(x, verbose=0)
+    assert np.abs(y - x).mean() < 0.2  # residual design: output = input + correction
+    with pytest.raises(ValueError, match="divisible by 4"):
+        denoising_autoencoder((30, 30, 1))
+
+
+def test_importing_medinteract_learn_does_not_import_keras():
+    code = ("import sys, medinteract.learn as L; assert 'keras' not in sys.modules; "
+            "L.hu_to_unit, L.load_medmnist, L.classification_report; "
+            "assert 'keras' not in sys.modules, 'keras imported'")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.slow
+def test_denoising_autoencoder_learns_to_remove_noise_on_unseen_patients():
+    """Trained on noisy/clean phantom patches, it beats the noisy input and a Gaussian filter
+    by PSNR on patches of patients it never saw (reference run: noisy 28.1 dB, Gaussian
+    sigma 1 mm 27.1 dB, autoencoder after 10 epochs 30.1 dB)."""
+    from medinteract.learn.datasets import denoising_pairs
+    from medinteract.ops.denoise import gaussian
+    from medinteract.ops.metrics import psnr
+
+    pairs = denoising_pairs(6, slices_per_patient=4, patches_per_slice=4, noise_hu=60.0, seed=0)
+    keras.utils.set_random_seed(0)
+    model = denoising_autoencoder(pairs.input_shape)
+    model.fit(pairs.x_train, pairs.y_train, epochs=10, batch_size=16, verbose=0)
+    noisy, clean = pairs.x_test[..., 0], pairs.y_test[..., 0]
+    denoised = model.predict(pairs.x_test, verbose=0)[..., 0]
+
+    def mean_psnr(images):
+        return np.mean([psnr(a, b, data_range=1.0) for a, b in zip(images, clean)])
+
+    smoothed = [gaussian(image, spacing=(1.2, 1.2), sigma=1.0) for image in noisy]
+    assert mean_psnr(denoised) > mean_psnr(noisy) + 1.0
+    assert mean_psnr(denoised) > mean_psnr(smoothed)
