@@ -27,6 +27,7 @@ _LAZY = {
     "load": "medinteract.io",
     "dicom_table": "medinteract.io",
     "write_dicom_series": "medinteract.io",
+    "write_nifti": "medinteract.io",
     "anonymize": "medinteract.io",
     "view": "medinteract.display",
     "compare": "medinteract.display",
@@ -68,5 +69,5 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # pragma: no cover
     from medinteract import batch, data, display, io, learn, ops, panels, pipeline, teach
     from medinteract.display import compare, view, view3d
-    from medinteract.io import anonymize, dicom_table, load, write_dicom_series
+    from medinteract.io import anonymize, dicom_table, load, write_dicom_series, write_nifti
     from medinteract.pipeline import Pipeline, Step

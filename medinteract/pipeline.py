@@ -26,8 +26,6 @@ import importlib
 import inspect
 import json
 import math
-import os
-import tempfile
 from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
@@ -35,12 +33,12 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
+from medinteract._atomic import write_atomic
 from medinteract.errors import LoadError
 from medinteract.ops.params import Param, describe, get_op, inputs, output_kind
 from medinteract.scan import Scan
 
-__all__ = ["Step", "Pipeline", "FORMAT_VERSION", "op_name", "resolve_op", "normalize_params",
-           "write_atomic"]
+__all__ = ["Step", "Pipeline", "FORMAT_VERSION", "op_name", "resolve_op", "normalize_params"]
 
 #: Version number written into saved pipelines (``"medinteract_pipeline"`` key).
 FORMAT_VERSION = 1
@@ -279,7 +277,7 @@ class Step:
             kwargs["spacing"] = spacing
         return self._func(*args, **kwargs)
 
-    def with_params(self, **params: Any) -> "Step":
+    def with_params(self, **params: Any) -> Step:
         """A copy with some parameters changed."""
         return Step(self._func, {**self.params, **params})
 
@@ -332,7 +330,7 @@ class Pipeline:
         return tuple(self._steps)
 
     def append(self, step: Step | str | Callable[..., Any],
-               params: Mapping[str, Any] | None = None, **kwargs: Any) -> "Pipeline":
+               params: Mapping[str, Any] | None = None, **kwargs: Any) -> Pipeline:
         """Add a step at the end and return the pipeline (so calls can be chained).
 
         ``append(Step(...))``, ``append("median", {"size": 5})`` and
@@ -358,7 +356,7 @@ class Pipeline:
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Pipeline) and self._steps == other._steps
 
-    def __add__(self, other: "Pipeline") -> "Pipeline":
+    def __add__(self, other: Pipeline) -> Pipeline:
         return Pipeline([*self._steps, *other._steps])
 
     def __repr__(self) -> str:
@@ -445,7 +443,7 @@ class Pipeline:
                 "steps": [step.to_dict() for step in self._steps]}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Pipeline":
+    def from_dict(cls, data: Mapping[str, Any]) -> Pipeline:
         """The pipeline described by :meth:`to_dict`'s output (validated)."""
         if not isinstance(data, Mapping) or "steps" not in data:
             raise ValueError("not a medinteract pipeline: expected an object with 'steps'")
@@ -469,7 +467,7 @@ class Pipeline:
         return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
 
     @classmethod
-    def from_json(cls, text: str) -> "Pipeline":
+    def from_json(cls, text: str) -> Pipeline:
         """The pipeline saved by :meth:`to_json`."""
         return cls.from_dict(json.loads(text))
 
@@ -478,7 +476,7 @@ class Pipeline:
         return write_atomic(path, self.to_json() + "\n")
 
     @classmethod
-    def load(cls, path: str | PathLike[str]) -> "Pipeline":
+    def load(cls, path: str | PathLike[str]) -> Pipeline:
         """Read a pipeline saved by :meth:`save`.
 
         Raises
@@ -511,18 +509,3 @@ def _import_module(step: Step) -> str | None:
         return None
     return module
 
-
-def write_atomic(path: str | PathLike[str], data: str | bytes) -> Path:
-    """Write text (UTF-8) or bytes to ``path`` via a temporary file in the same folder and
-    :func:`os.replace`, so readers never see a half-written file."""
-    path = Path(path)
-    payload = data.encode("utf-8") if isinstance(data, str) else bytes(data)
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(payload)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-    return path

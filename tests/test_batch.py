@@ -349,6 +349,19 @@ def test_result_images_keep_an_oblique_geometry(tmp_path, ndim):
                                        atol=1e-4)
 
 
+def test_recomputed_results_are_byte_identical(dataset, tmp_path):
+    """The same scan and pipeline give the same result bytes (no time stamp in the gzip
+    stream of the NIfTI file), so two runs over a dataset can be compared file by file."""
+    root, _, _ = dataset
+    first = batch.run(nodule_pipeline(), [root / "patient2"], tmp_path / "a", scheduler="sync",
+                      progress=False)
+    second = batch.run(nodule_pipeline(), [root / "patient2"], tmp_path / "b",
+                       scheduler="sync", progress=False)
+    a, b = (Path(r.table.loc[0, "image"]) for r in (first, second))
+    assert a.name == b.name == "result.nii.gz"
+    assert a.read_bytes() == b.read_bytes()
+
+
 def test_staged_folder_replaces_a_previous_folder_whole(tmp_path):
     target = tmp_path / "scan"
     with staged_folder(target) as stage:

@@ -300,3 +300,72 @@ def test_labels_can_be_replaced_live(chest) -> None:
     viewer.labels = None
     assert viewer.render_count == count + 2
     assert np.array_equal(shown(images(viewer)[0]), plain)
+
+
+# -- compare: replacing before, labels on after, clicks -----------------------------------------
+def test_compare_replaces_before_with_one_render(chest) -> None:
+    view = mi.compare(chest.scan, chest.scan.array)
+    before_pane, after_pane = view._panes
+    counts = before_pane.render_count, after_pane.render_count
+    view.before = chest.scan.array + 100.0  # e.g. a chained panel's input changed
+    assert (before_pane.render_count, after_pane.render_count) == (counts[0] + 1, counts[1])
+    expected = mi.display.render(chest.scan.array[view.index] + 100.0, view.window)
+    assert np.array_equal(shown(before_pane.image), expected)
+    assert view.before.spacing == chest.scan.spacing  # an array keeps the geometry
+    with view.batch():  # new before and after together: one render per pane
+        view.before = chest.scan.array
+        view.after = chest.scan.array - 100.0
+    assert (before_pane.render_count, after_pane.render_count) == (counts[0] + 2, counts[1] + 1)
+    view.mode = "difference"
+    z = view.index
+    difference = np.subtract(chest.scan.array[z] - 100.0, chest.scan.array[z], dtype=np.float32)
+    expected = mi.display.render(difference, Window(0.0, view.difference_width),
+                                 cmap=DIFFERENCE_CMAP)
+    assert np.array_equal(shown(images(view)[0]), expected)  # after - the new before
+    with pytest.raises(ValueError, match="same shape"):
+        view.before = np.zeros((3, 3, 3))
+
+
+def test_compare_draws_labels_over_after(chest) -> None:
+    view = mi.compare(chest.scan, chest.scan.array, preset="lung")
+    before_pane, after_pane = view._panes
+    plain = shown(after_pane.image)
+    counts = before_pane.render_count, after_pane.render_count
+    mask = chest.nodules > 0
+    view.after_labels = mask  # a segmentation panel's mask
+    assert (before_pane.render_count, after_pane.render_count) == (counts[0], counts[1] + 1)
+    z = view.index
+    expected = mi.display.render(chest.scan.array[z], view.window, labels=mask[z].astype(np.uint8),
+                                 opacity=view.opacity)
+    assert np.array_equal(shown(after_pane.image), expected)  # the display's overlay path
+    assert np.array_equal(shown(before_pane.image), plain)
+    view.opacity = 1.0
+    assert after_pane.render_count == counts[1] + 2 and before_pane.render_count == counts[0]
+    view.mode = "curtain"
+    view.curtain = 0.0  # all after: the labels show
+    assert np.array_equal(shown(images(view)[0]), shown(after_pane.image))
+    view.mode = "side-by-side"
+    view.after_labels = None
+    assert np.array_equal(shown(after_pane.image), plain)
+    with pytest.raises(ValueError, match="do not match"):
+        view.after_labels = np.zeros((2, 2), bool)
+
+
+def test_compare_click_handlers_get_the_voxel(chest) -> None:
+    view = mi.compare(chest.scan, chest.scan.array)
+    assert view.image("before") is view._panes[0].image
+    assert view.image("after") is view._panes[1].image
+    with pytest.raises(ValueError, match="not 'middle'"):
+        view.image("middle")
+    clicked: list[tuple] = []
+    view.on_click(lambda found: clicked.append(found["index"]))
+    height, width = view.view_sizes["before"]
+    rows, cols = chest.scan.shape[1:]
+    x, y = (20.5 / cols) * width, (10.5 / rows) * height
+    view._on_mouse(view._panes[0], "click", x, y, width, height)  # as ipyevents reports it
+    assert clicked == [(view.index, 10, 20)]
+    assert view.zoom_center == (0.5, 0.5)  # the click was the handler's, not the zoom's
+    view._on_mouse(view._panes[0], "click", -4.0, y, width, height)  # outside: no call
+    assert len(clicked) == 1
+    view.zoom = 2.0  # the probe follows the zoomed region
+    assert view.probe_at(0.1, 0.1)["index"] == (view.index, 32, 32)

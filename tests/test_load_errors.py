@@ -295,6 +295,32 @@ def test_truncated_numpy_file_is_called_damaged_not_pickled(tmp_path):
     assert "pickle" not in str(err.value)
 
 
+@pytest.mark.parametrize("name", ["garbage.npy", "garbage.npz"])
+def test_garbage_numpy_file_is_called_not_numpy_not_pickled(tmp_path, name):
+    # numpy.load calls every file without the NPY/zip marker "pickled (object) data"
+    path = tmp_path / name
+    path.write_bytes(b"this is not an array at all")
+    with pytest.raises(LoadError) as err:
+        load(path)
+    assert_names(err, path, "is not a NumPy file")
+    assert "pickle" not in str(err.value)
+
+
+def test_pickles_and_object_arrays_are_named_as_such(tmp_path):
+    import pickle
+
+    path = tmp_path / "pickled.npy"
+    path.write_bytes(pickle.dumps({"image": [1, 2, 3]}))
+    with pytest.raises(LoadError) as err:
+        load(path)
+    assert_names(err, path, "is a Python pickle", "never loads pickled objects")
+    objects = tmp_path / "objects.npy"
+    np.save(objects, np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    with pytest.raises(LoadError) as err:
+        load(objects)
+    assert_names(err, objects, "Python objects", "never loads pickled objects")
+
+
 def test_rt_dose_with_a_malformed_scaling_is_a_load_error(tmp_path):
     ds = pydicom.dcmread(pydicom.data.get_testdata_file("rtdose.dcm", download=False))
     ds["DoseGridScaling"]._value = "abc"  # as a damaged file would hold it

@@ -10,7 +10,7 @@ import pytest
 import medinteract as mi
 from medinteract.data import phantom
 from medinteract.errors import LoadError
-from medinteract.io.formats import load_nifti
+from medinteract.io import load
 from medinteract.panels import annotate
 
 
@@ -74,7 +74,7 @@ def test_save_and_load_aligned_with_the_scan(volume, tmp_path: Path, name: str):
     b = annotate(volume.scan).load(path)
     assert np.array_equal(b.labels, a.labels)
     if name != "labels.npy":
-        loaded = load_nifti(path)  # the NIfTI reader puts the labels on the scan's grid
+        loaded = load(path)  # the NIfTI reader puts the labels on the scan's grid
         assert loaded.shape == volume.scan.shape
         assert np.allclose(loaded.spacing, volume.scan.spacing)
         assert np.allclose(loaded.origin, volume.scan.origin)

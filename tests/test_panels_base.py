@@ -18,7 +18,6 @@ from medinteract.errors import LoadError
 from medinteract.ops import Choice, FromImage, Range, gaussian, region_grow
 from medinteract.ops.params import Image, ImageIn, Seed, Spacing
 from medinteract.panels import Panel, panel
-from medinteract.panels.base import _find_image
 from medinteract.panels.controls import OptionalControl, ReadoutControl
 
 TIMEOUT = 30  # seconds; only guards against a hang, never asserted on
@@ -31,7 +30,7 @@ def ct():
 
 
 def after_png(p: Panel) -> bytes:
-    return _find_image(p.view, "mi-image-after").value
+    return p.view.image("after").value
 
 
 # -- widgets from annotations ------------------------------------------------------------------
@@ -185,12 +184,12 @@ def test_clicking_the_image_sets_the_seed(ct):
     p = panel("region_grow", ct.scan, tolerance=1600.0)  # down to about 900 HU
     row = ct.table.iloc[0]
     y, x = int(round(row.centre_y)), int(round(row.centre_x))
-    image = _find_image(p.view, "mi-image-before")
+    image = p.view.image("before")
     width = float(image.layout.width.removesuffix("px"))
     height = float(image.layout.height.removesuffix("px"))
     index = p.click_at((x + 0.5) / ct.scan.shape[1] * width, (y + 0.5) / ct.scan.shape[0] * height)
     assert index == (y, x) and p.params["seed"] == (y, x)
-    assert "(%d, %d)" % (y, x) in p.controls["seed"].text.value
+    assert f"({y}, {x})" in p.controls["seed"].text.value
     expected = region_grow(ct.scan, seed=(y, x), tolerance=1600.0)
     assert np.array_equal(p.result, expected)
     nodule = ct.nodules == row.label
@@ -314,3 +313,27 @@ def test_set_waits_for_a_background_result(ct):
     p = panel(slow_function(slow), ct.scan, background=True, preview=False).wait(TIMEOUT)
     assert np.all(p.set(value=6.0).result == 6.0)  # set() returns with the full result
     assert not p.busy and p.run_count == 2
+
+
+def test_preview_of_a_volume_is_shown_on_the_current_slice():
+    volume = np.zeros((6, 32, 40), np.float32)
+    hold_full = threading.Event()
+    started_full = threading.Event()
+
+    def two_speed(image: ImageIn, *, value: Annotated[float, Range(0.0, 9.0)] = 0.0) -> Image:
+        """Fast on one slice, held on the whole volume."""
+        array = np.asarray(image, dtype=np.float32)
+        if array.ndim == 3 and value == 7.0:
+            started_full.set()
+            assert hold_full.wait(TIMEOUT)
+        return np.full(array.shape, value, np.float32)
+
+    p = panel(two_speed, volume, background=True, preview=True).wait(TIMEOUT)
+    p.view.index = 4
+    p.params = {"value": 7.0}
+    assert started_full.wait(TIMEOUT)
+    assert p.showing_preview
+    assert np.all(p.view.after.array[4] == 7.0) and np.all(p.view.after.array[3] == 0.0)
+    hold_full.set()
+    p.wait(TIMEOUT)
+    assert not p.showing_preview and np.all(p.view.after.array == 7.0)

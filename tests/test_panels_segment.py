@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from medinteract.data import phantom
-from medinteract.display import decode_png
+from medinteract.display import decode_png, render
 from medinteract.ops import auto_threshold_value
 from medinteract.panels import ground_truth, measure, threshold
 from medinteract.panels import panel as mi_panel
@@ -75,11 +75,17 @@ def test_automatic_threshold_buttons(ph):
 
 def test_mask_overlay_follows_the_result(ph):
     p = threshold(ph.scan, low=NODULE_THRESHOLD)
-    overlay = decode_png(p.overlay.image.value)
-    assert overlay.ndim == 3  # coloured where the mask is
-    assert np.array_equal(p.overlay.current_slice() != 0, p.result)
+    after = decode_png(p.view.image("after").value)
+    assert after.ndim == 3  # coloured where the mask is
+    assert np.array_equal(p.view.after_labels != 0, p.result)
+    assert p.view.after is p.scan  # the mask is drawn over the image itself
+    expected = render(ph.scan.array, p.view.window, labels=p.result.astype(np.uint8),
+                      opacity=p.view.opacity)
+    assert np.array_equal(after, expected)
+    renders = p.view.render_count
     p.set(low=2600.0)
-    assert not p.overlay.current_slice().any()
+    assert not p.view.after_labels.any()
+    assert p.view.render_count == renders + 1  # one render per change
 
 
 # -- measure -----------------------------------------------------------------------------------
@@ -98,7 +104,7 @@ def test_measure_select_highlights_and_filter_updates_the_mask(ph, tmp_path: Pat
     target = int(m.result.sort_values("area_mm2").iloc[-1]["label"])
     m._select.value = target  # click a row
     assert m.selected == target
-    shown = m.overlay.current_slice()
+    shown = m.view.after_labels
     assert np.array_equal(shown == 2, ph.nodules == target)
     assert np.array_equal(shown == 1, (ph.nodules != 0) & (ph.nodules != target))
 
@@ -140,7 +146,7 @@ def test_ground_truth_scores_follow_the_slider(ph):
     assert "Dice" in g._numbers.value and "mm" in g._numbers.value
     g.set(low=2400.0)  # too high: the nodules shrink
     assert g.dice < 0.9 and g.counts["FN"] > 0 and g.counts["FP"] == 0
-    overlap = g._overlay.current_slice()
+    overlap = g.view.after_labels
     assert set(np.unique(overlap)) <= {0, 1, 3}  # TP and FN only
     assert np.array_equal(overlap == 3, truth & ~g.result)
     g.set(low=-2000.0)  # everything: the whole image is a false positive but the nodules
@@ -155,8 +161,13 @@ def test_measure_refuses_intensities(ph):
 def test_chained_threshold_panel_follows_its_source(ph):
     smooth = mi_panel("gaussian", ph.scan, sigma=0.5)
     t = threshold(smooth, low=NODULE_THRESHOLD)
-    first = t._histogram_figure
+    first, view = t._histogram_figure, t.view
+    counts = view.image("before").render_count, view.image("after").render_count
     smooth.set(sigma=3.0)  # heavier smoothing lowers the nodules' peak values
     assert t._histogram_figure is not first
+    assert t.view is view and np.array_equal(view.before.array, smooth.result)  # no rebuild
+    # the new input and its mask: one render of each pane
+    assert (view.image("before").render_count, view.image("after").render_count) == (
+        counts[0] + 1, counts[1] + 1)
     assert np.array_equal(t.result, smooth.result >= NODULE_THRESHOLD)
-    assert np.array_equal(t.overlay.current_slice() != 0, t.result)
+    assert np.array_equal(t.view.after_labels != 0, t.result)

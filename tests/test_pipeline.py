@@ -135,7 +135,7 @@ def test_user_functions_as_steps(slice_phantom):
     assert p[0].op.endswith(":brighten")
     expected = p.run(image)
     code = p.to_code()
-    assert f"import brighten" in code
+    assert "import brighten" in code
     scope: dict[str, Any] = {"image": image, "spacing": None}
     exec(code, scope)
     assert np.array_equal(scope["result"], expected)

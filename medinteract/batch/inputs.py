@@ -12,11 +12,11 @@ from typing import Any, Iterable, Sequence
 import pandas as pd
 
 from medinteract.errors import LoadError
-from medinteract.io.dicom import has_pixels, looks_like_dicom, read_dataset
+from medinteract.io.dicom import has_pixels, read_dataset
 from medinteract.io.formats import IMAGE_SUFFIXES, NIFTI_SUFFIXES, NUMPY_SUFFIXES
-from medinteract.io.loader import DICOM_SUFFIXES
+from medinteract.io.loader import DICOM_SUFFIXES, file_kind
 
-__all__ = ["find_scans", "scan_table", "files_of", "file_kind", "safe_id", "SCAN_COLUMNS", "KINDS"]
+__all__ = ["find_scans", "scan_table", "files_of", "safe_id", "SCAN_COLUMNS", "KINDS"]
 
 #: Columns of :func:`find_scans`.
 SCAN_COLUMNS = ("id", "kind", "path", "files", "n_files", "series_uid", "description",
@@ -119,15 +119,16 @@ def scan_table(rows: Sequence[dict[str, Any]] | pd.DataFrame) -> pd.DataFrame:
     if missing:
         raise ValueError(f"the scan table lacks the column(s) {missing}; make it with "
                          "medinteract.batch.find_scans()")
-    table = table.copy()
-    table["files"] = [tuple(Path(f) for f in files) for files in table["files"]]
+    table = table.assign(files=_column([tuple(Path(f) for f in files) for files in table["files"]],
+                                       table.index))
     defaults = {"kind": "", "path": None, "series_uid": "", "description": "", "problem": ""}
     for column, default in defaults.items():
         if column not in table.columns:
             table[column] = default
-    table["path"] = [Path(p) if p is not None else _common_path(files)
-                     for p, files in zip(table["path"], table["files"])]
-    table["n_files"] = [len(f) for f in table["files"]]
+    table = table.assign(
+        path=_column([Path(p) if p is not None else _common_path(files)
+                      for p, files in zip(table["path"], table["files"])], table.index),
+        n_files=[len(f) for f in table["files"]])
     table["problem"] = table["problem"].fillna("").astype(str)
     repeated = sorted(set(table.loc[table["id"].duplicated(), "id"]))
     if repeated:
@@ -137,21 +138,6 @@ def scan_table(rows: Sequence[dict[str, Any]] | pd.DataFrame) -> pd.DataFrame:
         raise ValueError(f"scan ids are used as folder names and may only hold letters, digits "
                          f"and . _ + -; not {bad[:5]}")
     return table[list(SCAN_COLUMNS)].reset_index(drop=True)
-
-
-def file_kind(path: Path) -> str | None:
-    """``"dicom"``, ``"nifti"``, ``"numpy"``, ``"image"`` or None (not a scan) for a file."""
-    name = path.name.lower()
-    if name.endswith(NIFTI_SUFFIXES):
-        return "nifti"
-    suffix = path.suffix.lower()
-    if suffix in NUMPY_SUFFIXES:
-        return "numpy"
-    if suffix in IMAGE_SUFFIXES:
-        return "image"
-    if (suffix and suffix in DICOM_SUFFIXES) or looks_like_dicom(path):
-        return "dicom"
-    return None
 
 
 def safe_id(text: str) -> str:
@@ -179,6 +165,11 @@ def files_of(path: str | PathLike[str]) -> tuple[str, tuple[Path, ...]]:
 
 
 # -- helpers ------------------------------------------------------------------------------------
+def _column(values: Sequence[Any], index: pd.Index) -> pd.Series:
+    """An object column holding ``values`` as they are (tuples stay tuples)."""
+    return pd.Series(list(values), index=index, dtype=object)
+
+
 def _common_path(files: Sequence[Path]) -> Path:
     """The file itself, or the deepest folder holding all the files."""
     if len(files) == 1:

@@ -4,6 +4,9 @@ Every file is written to a temporary name in its final folder and renamed into p
 :func:`os.replace`, so a reader (or a crash) never sees half a file. A scan's outputs are first
 written to a hidden staging folder next to their final place and published by renaming the
 whole folder, so a scan either has all its outputs, ending with ``manifest.json``, or none.
+Both mechanisms are medinteract's one atomic-write utility (:mod:`medinteract._atomic`); this
+module adds what is particular to batch runs: leftovers of crashed runs, the run lock, result
+images and manifests.
 """
 
 from __future__ import annotations
@@ -13,7 +16,6 @@ import datetime as _dt
 import hashlib
 import json
 import os
-import secrets
 import shutil
 import socket
 from os import PathLike
@@ -22,6 +24,7 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
+from medinteract._atomic import STAGING_PREFIX, atomic_path, staged_folder, write_atomic
 from medinteract.scan import Scan
 
 __all__ = [
@@ -29,7 +32,7 @@ __all__ = [
     "STAGING_PREFIX",
     "IMAGE_FORMATS",
     "atomic_path",
-    "write_text",
+    "write_atomic",
     "write_text_if_changed",
     "staged_folder",
     "remove_leftovers",
@@ -44,8 +47,6 @@ __all__ = [
 
 #: Name of the completion marker written last into every finished scan folder.
 MANIFEST_NAME = "manifest.json"
-#: Prefix of temporary files and staging folders (hidden, removed on failure).
-STAGING_PREFIX = ".tmp-"
 #: Lock file that keeps two runs from writing into one output folder at the same time.
 LOCK_NAME = ".medinteract-batch.lock"
 #: Result image formats: NIfTI (geometry in the affine) or NumPy ``.npz`` (with spacing/origin).
@@ -55,40 +56,6 @@ PathLike_ = str | PathLike[str]
 
 
 # -- single files -----------------------------------------------------------------------------
-@contextlib.contextmanager
-def atomic_path(path: PathLike_) -> Iterator[Path]:
-    """A temporary path in ``path``'s folder that becomes ``path`` when the block succeeds.
-
-    The temporary name keeps the file's suffixes (``.nii.gz``, ``.npz``) so writers that look
-    at the extension behave; it is removed when the block raises.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> folder = pathlib.Path(tempfile.mkdtemp())
-    >>> with atomic_path(folder / "a.txt") as tmp:
-    ...     _ = tmp.write_text("hello")
-    >>> (folder / "a.txt").read_text(), sorted(p.name for p in folder.iterdir())
-    ('hello', ['a.txt'])
-    """
-    path = Path(path)
-    tmp = path.with_name(f"{STAGING_PREFIX}{secrets.token_hex(4)}-{path.name}")
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-
-
-def write_text(path: PathLike_, text: str) -> Path:
-    """Write ``text`` (UTF-8) to ``path`` atomically; returns the path."""
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
-    return path
-
-
 def write_text_if_changed(path: PathLike_, text: str) -> bool:
     """Write ``text`` atomically unless ``path`` already holds exactly it.
 
@@ -100,49 +67,17 @@ def write_text_if_changed(path: PathLike_, text: str) -> bool:
             return False
     except (FileNotFoundError, UnicodeDecodeError, IsADirectoryError):
         pass
-    write_text(path, text)
+    write_atomic(path, text)
     return True
 
 
 # -- scan folders -------------------------------------------------------------------------------
-@contextlib.contextmanager
-def staged_folder(target: PathLike_) -> Iterator[Path]:
-    """A hidden staging folder that replaces ``target`` as a whole when the block succeeds.
-
-    On success the staging folder is renamed to ``target`` (an existing ``target`` is moved
-    aside first and then deleted); when the block raises, the staging folder is deleted and
-    ``target`` is left as it was.
-    """
-    target = Path(target)
-    staging = target.with_name(f"{STAGING_PREFIX}{secrets.token_hex(4)}-{target.name}")
-    staging.mkdir(parents=True)
-    try:
-        yield staging
-        _publish(staging, target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-
-
-def _publish(staging: Path, target: Path) -> None:
-    if not target.exists():
-        os.replace(staging, target)
-        return
-    retired = target.with_name(f"{STAGING_PREFIX}{secrets.token_hex(4)}-old-{target.name}")
-    os.replace(target, retired)
-    try:
-        os.replace(staging, target)
-    except BaseException:
-        os.replace(retired, target)
-        raise
-    shutil.rmtree(retired, ignore_errors=True)
-
-
 def remove_leftovers(folder: PathLike_) -> list[Path]:
     """Delete temporary files and staging folders a crashed run left in ``folder``.
 
     Only names starting with :data:`STAGING_PREFIX` are touched. Returns what was removed.
     """
-    removed = []
+    removed: list[Path] = []
     folder = Path(folder)
     if not folder.is_dir():
         return removed
@@ -228,52 +163,29 @@ def storable(array: np.ndarray) -> np.ndarray:
     raise TypeError(f"cannot store an image of dtype {array.dtype}")
 
 
-def nifti_affine(geometry: Scan) -> np.ndarray:
-    """The NIfTI (RAS) voxel-to-world affine of a scan's grid, for the transposed array.
-
-    The inverse of :func:`medinteract.io.formats.load_nifti`: NIfTI index ``(i, j, k)`` is the
-    array index reversed, the world is RAS, so the LPS columns ``spacing * direction`` are
-    reversed and their first two coordinates change sign.
-    """
-    n = geometry.spatial_ndim
-    columns = (np.asarray(geometry.direction, dtype=float)
-               * np.asarray(geometry.spacing, dtype=float)[:, None])[::-1]
-    lps = np.eye(4)
-    lps[:3, :n] = columns.T
-    if n == 2:  # a slice: the third voxel axis is the unit normal
-        normal = np.cross(columns[0], columns[1])
-        lps[:3, 2] = normal / np.linalg.norm(normal)
-    lps[:3, 3] = geometry.origin
-    return np.diag([-1.0, -1.0, 1.0, 1.0]) @ lps
-
-
 def write_image(array: np.ndarray, geometry: Scan, path: PathLike_) -> Path:
     """Write a result array aligned with ``geometry`` (spacing, origin, direction), atomically.
 
-    ``.nii.gz``/``.nii``: a NIfTI-1 image whose affine places every voxel where the scan's voxel
-    is (``medinteract.load`` gives the same geometry back). ``.npz``: the arrays ``image``,
-    ``spacing``, ``origin`` (which :func:`medinteract.load` reads) and ``direction``.
+    ``.nii.gz``/``.nii``: a NIfTI-1 image written by :func:`medinteract.io.write.write_nifti`,
+    whose affine places every voxel where the scan's voxel is (``medinteract.load`` gives the
+    same geometry back). ``.npz``: the arrays ``image``, ``spacing``, ``origin`` (which
+    :func:`medinteract.load` reads) and ``direction``. Values are stored as by
+    :func:`storable`.
     """
     path = Path(path)
     data = storable(array)
-    with atomic_path(path) as tmp:
-        if path.name.endswith((".nii", ".nii.gz")):
-            import nibabel as nib
+    if path.name.endswith((".nii", ".nii.gz")):
+        from medinteract.io.write import write_nifti
 
-            if data.ndim != geometry.spatial_ndim:
-                raise ValueError(f"NIfTI output needs a grey-scale image; got shape "
-                                 f"{data.shape} for {geometry.spatial_ndim} spatial axes "
-                                 "(save colour results with image_format='npz')")
-            image = nib.Nifti1Image(np.ascontiguousarray(data.T), nifti_affine(geometry))
-            image.set_qform(image.affine, code=1)
-            image.set_sform(image.affine, code=1)
-            image.header.set_xyzt_units("mm")
-            nib.save(image, str(tmp))
-        else:
-            with open(tmp, "wb") as f:
-                np.savez_compressed(f, image=data, spacing=np.asarray(geometry.spacing),
-                                    origin=np.asarray(geometry.origin),
-                                    direction=np.asarray(geometry.direction))
+        if data.ndim != geometry.spatial_ndim:
+            raise ValueError(f"NIfTI output needs a grey-scale image; got shape "
+                             f"{data.shape} for {geometry.spatial_ndim} spatial axes "
+                             "(save colour results with image_format='npz')")
+        return write_nifti(data, path, like=geometry)
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.savez_compressed(f, image=data, spacing=np.asarray(geometry.spacing),
+                            origin=np.asarray(geometry.origin),
+                            direction=np.asarray(geometry.direction))
     return path
 
 
@@ -291,7 +203,7 @@ def write_manifest(folder: PathLike_, content: dict[str, Any]) -> Path:
     """Write ``manifest.json`` (with a UTC time stamp) atomically into ``folder``."""
     content = {**content, "finished": _dt.datetime.now(_dt.timezone.utc).isoformat(
         timespec="seconds")}
-    return write_text(Path(folder) / MANIFEST_NAME, json.dumps(content, indent=2) + "\n")
+    return write_atomic(Path(folder) / MANIFEST_NAME, json.dumps(content, indent=2) + "\n")
 
 
 def read_manifest(folder: PathLike_) -> dict[str, Any] | None:

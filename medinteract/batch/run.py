@@ -18,18 +18,18 @@ from typing import Any, Iterable, Sequence
 
 import pandas as pd
 
+from medinteract._atomic import write_atomic
 from medinteract.batch.inputs import files_of, find_scans, safe_id, scan_table
 from medinteract.batch.outputs import (
     IMAGE_FORMATS,
     remove_leftovers,
     run_lock,
-    write_text,
     write_text_if_changed,
 )
 from medinteract.batch.report import REPORT_COLUMNS, BatchReport
+from medinteract.batch.work import finished_record, pipeline_hash, process_scan
 from medinteract.errors import LoadError
 from medinteract.io.loader import SUPPORTED
-from medinteract.batch.work import finished_record, pipeline_hash, process_scan
 
 __all__ = ["run", "DEFAULT_SCHEDULER", "SCHEDULERS", "MERGED_REGIONS_NAME", "REPORT_NAME"]
 
@@ -153,7 +153,7 @@ def run(pipeline: Any, inputs: InputsLike, output_dir: str | PathLike[str], *,
                            scheduler=scheduler, workers=workers, overwrite=overwrite,
                            progress=progress, image_format=image_format)
         regions = _merge_regions(table)
-        write_text(output_dir / REPORT_NAME, table.to_csv(index=False))
+        write_atomic(output_dir / REPORT_NAME, table.to_csv(index=False))
         if len(regions) or (output_dir / MERGED_REGIONS_NAME).exists():
             write_text_if_changed(output_dir / MERGED_REGIONS_NAME, regions.to_csv(index=False))
     return BatchReport(table=table, regions=regions, output_dir=output_dir,
@@ -222,9 +222,9 @@ def _check_outside(scans: pd.DataFrame, output_dir: Path) -> None:
 
 
 def _jobs(scans: pd.DataFrame) -> Iterable[dict[str, Any]]:
-    for row in scans.itertuples(index=False):
-        yield {"id": row.id, "path": str(row.path), "files": [str(f) for f in row.files],
-               "problem": row.problem}
+    for row in _records(scans):
+        yield {"id": row["id"], "path": str(row["path"]), "files": [str(f) for f in row["files"]],
+               "problem": row["problem"]}
 
 
 def _save_pipeline(pipeline: Any, output_dir: Path) -> None:
@@ -325,9 +325,9 @@ def _failed(scan_id: str, error: str, message: str) -> dict[str, Any]:
 
 def _report_table(scans: pd.DataFrame, records: dict[str, dict[str, Any]]) -> pd.DataFrame:
     rows = []
-    for row in scans.itertuples(index=False):
-        record = dict(records[row.id])
-        record["path"] = str(row.path)
+    for row in _records(scans):
+        record = dict(records[row["id"]])
+        record["path"] = str(row["path"])
         rows.append(record)
     table = pd.DataFrame(rows, columns=list(REPORT_COLUMNS))
     table["seconds"] = table["seconds"].astype(float)
@@ -339,11 +339,17 @@ def _report_table(scans: pd.DataFrame, records: dict[str, dict[str, Any]]) -> pd
 
 def _merge_regions(table: pd.DataFrame) -> pd.DataFrame:
     parts = []
-    for row in table.itertuples(index=False):
-        if row.status in ("ok", "skipped") and row.regions:
-            regions = pd.read_csv(row.regions)
-            regions.insert(0, "scan_id", row.id)
+    for row in _records(table):
+        if row["status"] in ("ok", "skipped") and row["regions"]:
+            regions = pd.read_csv(row["regions"])
+            regions.insert(0, "scan_id", row["id"])
             parts.append(regions)
     if not parts:
         return pd.DataFrame({"scan_id": pd.Series(dtype=str)})
     return pd.concat(parts, ignore_index=True)
+
+
+def _records(table: pd.DataFrame) -> list[dict[str, Any]]:
+    """The rows of a table as plain dicts (column name -> value)."""
+    return [dict(zip(map(str, table.columns), values))
+            for values in table.itertuples(index=False, name=None)]

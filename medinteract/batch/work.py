@@ -20,15 +20,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from medinteract._atomic import staged_folder, write_atomic
 from medinteract.batch.outputs import (
     MANIFEST_NAME,
     file_fingerprint,
     image_name,
     read_manifest,
-    staged_folder,
     write_image,
     write_manifest,
-    write_text,
 )
 from medinteract.scan import Scan
 
@@ -209,7 +208,7 @@ def _write_outputs(stage: Path, scan: Scan, image: np.ndarray | None,
         elif table is None:
             table = region_table_of(image, scan)
     if table is not None:
-        write_text(stage / REGIONS_NAME, table.to_csv(index=False))
+        write_atomic(stage / REGIONS_NAME, table.to_csv(index=False))
         outputs["regions"] = REGIONS_NAME
     return outputs, table, note
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import base64
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any, ContextManager, Iterator
 
 import ipywidgets as widgets
 import numpy as np
@@ -28,7 +28,7 @@ from medinteract.display.window import (CUSTOM_PRESET, FILE_PRESET, PRESETS, pre
                                         resolve_window)
 from medinteract.scan import Scan, Window
 
-__all__ = ["DisplayBase", "SliceDisplay", "Pane", "as_scan", "slice_slider"]
+__all__ = ["DisplayBase", "SliceDisplay", "Pane", "as_scan", "slice_slider", "check_labels"]
 
 _SNAPSHOT_GAP = 4  # px of white between panes in a static snapshot
 
@@ -41,6 +41,31 @@ def as_scan(data: Any, *, name: str = "") -> Scan:
     if array.ndim not in (2, 3):
         raise ValueError(f"can only display 2-D images and 3-D volumes, got shape {array.shape}")
     return Scan(array, name=name)
+
+
+def check_labels(labels: Any, scan: Scan) -> np.ndarray | None:
+    """A label image for overlaying on ``scan`` (None stays None).
+
+    Booleans become uint8, whole-number floats int32; the spatial shape must be the scan's.
+
+    Raises
+    ------
+    ValueError
+        For another shape or fractional values.
+    """
+    if labels is None:
+        return None
+    array = np.asarray(labels.array if isinstance(labels, Scan) else labels)
+    spatial = scan.shape[:scan.spatial_ndim]
+    if array.shape != spatial:
+        raise ValueError(f"labels of shape {array.shape} do not match the scan's {spatial}")
+    if array.dtype == bool:
+        array = array.astype(np.uint8)
+    if not np.issubdtype(array.dtype, np.integer):
+        if not np.array_equal(array, np.round(array)):
+            raise ValueError("labels must be integers (0 = background)")
+        array = array.astype(np.int32)
+    return array
 
 
 def _value_range(array: np.ndarray) -> tuple[float, float]:
@@ -205,6 +230,22 @@ class DisplayBase(widgets.VBox):
         self._refresh()
 
     # -- rendering -----------------------------------------------------------------------
+    def batch(self) -> ContextManager[None]:
+        """Group changes so the panes re-render once, when the block ends.
+
+        Examples
+        --------
+        >>> import numpy as np, medinteract as mi
+        >>> view = mi.compare(np.zeros((8, 8)), np.ones((8, 8)))
+        >>> count = view.render_count
+        >>> with view.batch():
+        ...     view.after = np.full((8, 8), 2.0)
+        ...     view.window = (1.0, 4.0)
+        >>> view.render_count - count  # the after pane once, the before pane (new window) once
+        2
+        """
+        return self._batched()
+
     @contextmanager
     def _batched(self) -> Iterator[None]:
         """Group state changes; panes are refreshed once when the outermost group ends."""

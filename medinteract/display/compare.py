@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import Any
+from typing import Any, Callable
 
 import ipywidgets as widgets
 import numpy as np
 import traitlets
 
-from medinteract.display.base import Pane, SliceDisplay, as_scan, slice_slider
+from medinteract.display.base import Pane, SliceDisplay, as_scan, check_labels, slice_slider
 from medinteract.display.color import DIFFERENCE_CMAP
-from medinteract.display.geometry import slice_geometry
+from medinteract.display.geometry import ViewState, probe, slice_geometry
+from medinteract.display.image import SliceImage
 from medinteract.display.render import Pixels, compose, to_rgb
 from medinteract.scan import Scan, Window
 
-__all__ = ["COMPARE_MODES", "Compare", "compare"]
+__all__ = ["COMPARE_MODES", "Compare", "compare", "ClickHandler"]
+
+#: ``handler(probe_result)``: called for a click inside a pane's image with the probed voxel
+#: (see :func:`medinteract.display.geometry.probe`: ``index``, ``mm``, ``value``, ...).
+ClickHandler = Callable[[dict], None]
 
 #: Comparison modes.
 COMPARE_MODES: tuple[str, ...] = ("side-by-side", "curtain", "blend", "difference")
@@ -34,8 +39,14 @@ class Compare(SliceDisplay):
     Both images share one slice slider, one axis and one window. Traitlets: ``mode``,
     ``axis``, ``index``, ``curtain`` (0-1, fraction of the width showing *before*),
     ``alpha`` (0 = before, 1 = after), ``difference_width`` (the difference map's own window
-    is centred on 0 with this width), plus the window/colormap traitlets of every viewer.
-    Replace the *after* image with ``compare.after = new_array`` (one render).
+    is centred on 0 with this width), ``opacity`` and ``contour`` (of the labels drawn on
+    *after*), plus the window/colormap traitlets of every viewer.
+
+    Replace the images with ``compare.after = new_array`` or ``compare.before = new_array``,
+    draw labels over *after* with ``compare.after_labels = mask`` (one render each; group
+    several changes into one render with ``with compare.batch(): ...``). :meth:`image` gives a
+    pane's image widget, :meth:`on_click` calls a function with the voxel clicked, and
+    :meth:`probe_at` maps a position on a pane to its voxel.
     """
 
     mode = traitlets.Enum(COMPARE_MODES, "side-by-side", help="How to compare.")
@@ -44,6 +55,8 @@ class Compare(SliceDisplay):
     difference_width = traitlets.Float(1.0, help="Width of the symmetric difference window.")
     zoom_center = traitlets.Tuple(traitlets.Float(), traitlets.Float(), default_value=(0.5, 0.5),
                                   help="Centre of the zoomed view as fractions of rows, columns.")
+    opacity = traitlets.Float(0.4, help="Opacity of the labels filled over after (0-1).")
+    contour = traitlets.Bool(False, help="Draw the after labels as outlines.")
 
     def __init__(self, before: Scan, after: Any, *, mode: str = "side-by-side",
                  axis: int = 0, index: int | None = None,
@@ -52,6 +65,10 @@ class Compare(SliceDisplay):
                  display_size: int = 400, max_display_pixels: int = 1024) -> None:
         self._after = _check_after(before, after)
         self._after_version = 0
+        self._before_version = 0
+        self._after_labels: np.ndarray | None = None
+        self._labels_version = 0
+        self._click_handlers: dict[str, list[ClickHandler]] = {"before": [], "after": []}
         super().__init__(before, window=window, preset=preset, cmap=cmap,
                          display_size=display_size, max_display_pixels=max_display_pixels)
         self.add_class("mi-compare")
@@ -66,8 +83,8 @@ class Compare(SliceDisplay):
         self._slider = slider
         self._panes = [Pane("before", self.axis, title=_TITLES[self.mode]),
                        Pane("after", self.axis, title="<b>after</b>")]
-        for pane in self._panes:
-            pane.image.on_mouse(partial(self._on_mouse, pane))
+        self._mouse = all([pane.image.on_mouse(partial(self._on_mouse, pane))
+                           for pane in self._panes])
         panes = widgets.HBox([pane.box for pane in self._panes],
                              layout=widgets.Layout(flex_flow="row wrap"))
         panes.add_class("mi-panes")
@@ -86,11 +103,27 @@ class Compare(SliceDisplay):
         self._apply_mode_layout()
         self._start()
 
-    # -- the after image -------------------------------------------------------------------
+    # -- the images -----------------------------------------------------------------------
     @property
     def before(self) -> Scan:
-        """The reference image."""
+        """The reference image; assign an array or Scan of the same shape to replace it."""
         return self._scan
+
+    @before.setter
+    def before(self, value: Any) -> None:
+        self.set_before(value)
+
+    def set_before(self, before: Any) -> None:
+        """Replace the *before* image (same shape as *after*) and re-render once.
+
+        An array takes the geometry of the current *before*. The window, slice and zoom stay
+        as they are; in side-by-side mode the *after* pane keeps its pixels.
+        """
+        scan = before if isinstance(before, Scan) else self._scan.with_array(np.asarray(before))
+        _check_after(scan, self._after)
+        self._scan = scan
+        self._before_version += 1
+        self._refresh()
 
     @property
     def after(self) -> Scan:
@@ -111,10 +144,96 @@ class Compare(SliceDisplay):
         self._after_version += 1
         self._refresh()
 
+    @property
+    def after_labels(self) -> np.ndarray | None:
+        """Labels drawn over *after* (0 = background; a mask shows in the first label colour),
+        or None; assign to replace them (one render)."""
+        return self._after_labels
+
+    @after_labels.setter
+    def after_labels(self, labels: Any) -> None:
+        self.set_after_labels(labels)
+
+    def set_after_labels(self, labels: Any) -> None:
+        """Draw a label image (or mask) over *after*, wherever *after* is shown, or remove it
+        (None); one render of the views showing *after*.
+
+        The labels go through the same overlay path as :func:`view`'s (``opacity``,
+        ``contour``); they are not drawn on the difference map.
+        """
+        if labels is not None and self._scan.is_rgb:
+            raise ValueError("label overlays need a greyscale image, not an RGB image")
+        self._after_labels = check_labels(labels, self._scan)
+        self._labels_version += 1
+        self._refresh()
+
+    # -- mouse -----------------------------------------------------------------------------
+    def image(self, pane: str = "before") -> SliceImage:
+        """The image widget of a pane (``"before"`` or ``"after"``).
+
+        In modes other than side-by-side the *before* pane shows the combined view.
+        """
+        return self._pane(pane).image
+
+    def probe_at(self, x_px: float, y_px: float, *, pane: str = "before",
+                 width_px: float | None = None, height_px: float | None = None) -> dict:
+        """The voxel under a position on a pane's image (zoom included).
+
+        Parameters
+        ----------
+        x_px, y_px : float
+            Position relative to the image's top-left corner in CSS pixels.
+        pane : {"before", "after"}
+        width_px, height_px : float, optional
+            On-screen size of the image; defaults to the size the view set.
+
+        Returns
+        -------
+        dict
+            See :func:`medinteract.display.geometry.probe` (``inside``, ``index``, ``mm``,
+            ``value`` of *before* ...).
+        """
+        target = self._pane(pane)
+        height, width = self._pane_hw(target)
+        state = ViewState(target.axis, self.index, height_px or height, width_px or width,
+                          self._region(target))
+        return probe(self._scan, state, x_px, y_px)
+
+    def on_click(self, handler: ClickHandler, pane: str = "before") -> bool:
+        """Call ``handler(probe_result)`` when the user clicks inside a pane's image.
+
+        ``probe_result`` is :meth:`probe_at`'s dict (``probe_result["index"]`` is the voxel).
+        A pane with a click handler no longer re-centres the zoom on clicks (the click is
+        the handler's).
+
+        Returns
+        -------
+        bool
+            False when ipyevents is not installed (no mouse events then; :meth:`probe_at`
+            still maps positions).
+        """
+        self._click_handlers[self._pane(pane).name].append(handler)
+        return self._mouse
+
+    def _pane(self, name: str) -> Pane:
+        for pane in self._panes:
+            if pane.name == name:
+                return pane
+        raise ValueError(f"a compare view has the panes 'before' and 'after', not {name!r}")
+
     def _on_mouse(self, pane: Pane, kind: str, x_px: float, y_px: float, width_px: float,
                   height_px: float) -> None:
-        """A click centres the (linked) zoom of both images on that point."""
+        """A click goes to the pane's click handlers, or else centres the (linked) zoom of
+        both images on that point."""
         if kind != "click":
+            return
+        handlers = self._click_handlers[pane.name]
+        if handlers:
+            found = self.probe_at(x_px, y_px, pane=pane.name, width_px=width_px or None,
+                                  height_px=height_px or None)
+            if found.get("inside"):
+                for handler in handlers:
+                    handler(found)
             return
         height, width = self._pane_hw(pane)
         height, width = height_px or height, width_px or width
@@ -129,32 +248,52 @@ class Compare(SliceDisplay):
     def _visible_panes(self) -> list[Pane]:
         return self._panes if self.mode == "side-by-side" else self._panes[:1]
 
+    def _labels_key(self) -> tuple | None:
+        if self._after_labels is None:
+            return None
+        return (self._labels_version, self.opacity, self.contour)
+
     def _pane_key(self, pane: Pane) -> tuple:
         where = (pane.axis, self.index)
         if pane.name == "after":
-            return ("after", where, self._window_key(), self._after_version)
+            return ("after", where, self._window_key(), self._after_version, self._labels_key())
         if self.mode == "side-by-side":
-            return ("before", where, self._window_key())
+            return ("before", where, self._window_key(), self._before_version)
         if self.mode == "difference":
-            return ("difference", where, self.difference_width, self._after_version)
+            return ("difference", where, self.difference_width, self._before_version,
+                    self._after_version)
         setting = self.curtain if self.mode == "curtain" else self.alpha
-        return (self.mode, where, self._window_key(), self._after_version, setting)
+        return (self.mode, where, self._window_key(), self._before_version, self._after_version,
+                self._labels_key(), setting)
+
+    def _compose_after(self, pane: Pane, after: np.ndarray) -> Pixels:
+        """*after* in the window with its labels (if any) drawn over it."""
+        labels = None
+        if self._after_labels is not None:
+            labels = self._display_slice("after_labels", self._after_labels, pane, self.index,
+                                         self._labels_version, labels=True)
+        return compose(after, self.window, cmap=self.cmap, labels=labels, opacity=self.opacity,
+                       contour=self.contour)
 
     def _pane_pixels(self, pane: Pane) -> Pixels:
-        before = self._display_slice("before", self._scan.array, pane, self.index)
+        before = self._display_slice("before", self._scan.array, pane, self.index,
+                                     version=self._before_version)
         after = self._display_slice("after", self._after.array, pane, self.index,
                                     version=self._after_version)
         if pane.name == "after":
-            return compose(after, self.window, cmap=self.cmap)
+            return self._compose_after(pane, after)
         if self.mode == "side-by-side":
             return compose(before, self.window, cmap=self.cmap)
         if self.mode == "difference":
             difference = np.subtract(after, before, dtype=np.float32)
             return compose(difference, Window(0.0, self.difference_width), cmap=DIFFERENCE_CMAP)
         shown_before = compose(before, self.window, cmap=self.cmap)
-        shown_after = compose(after, self.window, cmap=self.cmap)
+        shown_after = self._compose_after(pane, after)
         if self.mode == "curtain":
             split = int(round(self.curtain * before.shape[1]))
+            if shown_after.data.ndim != shown_before.data.ndim:  # labels made after RGB
+                shown_before = Pixels(to_rgb(shown_before))
+                shown_after = Pixels(to_rgb(shown_after))
             data = shown_before.data.copy()
             data[:, split:] = shown_after.data[:, split:]
             return Pixels(data, shown_before.palette)
@@ -164,7 +303,7 @@ class Compare(SliceDisplay):
         return Pixels(np.round(blended).astype(np.uint8))
 
     # -- state sync ------------------------------------------------------------------------
-    @traitlets.validate("curtain", "alpha")
+    @traitlets.validate("curtain", "alpha", "opacity")
     def _valid_fraction(self, proposal: dict) -> float:
         return float(np.clip(proposal["value"], 0.0, 1.0))
 
@@ -197,7 +336,8 @@ class Compare(SliceDisplay):
     def _zoom_center(self, pane: Pane, rows: int, cols: int) -> tuple[float, float]:
         return self.zoom_center[0] * rows, self.zoom_center[1] * cols
 
-    @traitlets.observe("index", "curtain", "alpha", "difference_width", "zoom_center")
+    @traitlets.observe("index", "curtain", "alpha", "difference_width", "zoom_center", "opacity",
+                       "contour")
     def _on_setting(self, change: dict) -> None:
         self._refresh()
 
@@ -264,7 +404,8 @@ def compare(before: Any, after: Any, *, mode: str = "side-by-side", axis: int = 
     Returns
     -------
     Compare
-        A widget; ``.after = new_array`` replaces the after image with one render.
+        A widget; ``.after = new_array`` (or ``.before``) replaces an image with one render,
+        ``.after_labels = mask`` draws a mask or label image over the after image.
     """
     return Compare(as_scan(before), after, mode=mode, axis=axis, index=index, window=window,
                    preset=preset, cmap=cmap, difference_width=difference_width,

@@ -10,6 +10,7 @@ import numpy as np
 import traitlets
 
 from medinteract.display.base import Pane, SliceDisplay, as_scan, slice_slider
+from medinteract.display.base import check_labels as _check_labels
 from medinteract.display.geometry import AXIS_NAMES, ViewState, probe, slice_geometry
 from medinteract.display.render import Pixels, compose
 from medinteract.scan import Scan, Window
@@ -301,22 +302,6 @@ def _probe_text(result: dict) -> str:
     mm = ", ".join(f"{v:.1f}" for v in result["mm"])
     return (f"<code>value {shown}{unit} &nbsp;·&nbsp; voxel ({index}) &nbsp;·&nbsp; "
             f"LPS ({mm}) mm</code>")
-
-
-def _check_labels(labels: Any, scan: Scan) -> np.ndarray | None:
-    if labels is None:
-        return None
-    array = np.asarray(labels.array if isinstance(labels, Scan) else labels)
-    spatial = scan.shape[:scan.spatial_ndim]
-    if array.shape != spatial:
-        raise ValueError(f"labels of shape {array.shape} do not match the scan's {spatial}")
-    if array.dtype == bool:
-        array = array.astype(np.uint8)
-    if not np.issubdtype(array.dtype, np.integer):
-        if not np.array_equal(array, np.round(array)):
-            raise ValueError("labels must be integers (0 = background)")
-        array = array.astype(np.int32)
-    return array
 
 
 def view(scan_or_array: Any, *, labels: Any = None, axis: int = 0, index: int | None = None,

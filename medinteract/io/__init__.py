@@ -3,8 +3,9 @@
 - :func:`load` turns a file, a folder or a list of files into a :class:`~medinteract.Scan`
   in physical units.
 - :func:`dicom_table` lists the series a folder holds, reading headers only.
-- :func:`write_dicom_series` writes a scan as a DICOM series; :func:`anonymize` de-identifies
-  DICOM files (both imported on first use).
+- :func:`write_dicom_series` writes a scan as a DICOM series, :func:`write_nifti` an image or
+  label volume as NIfTI aligned with a scan; :func:`anonymize` de-identifies DICOM files (all
+  three imported on first use).
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ from typing import TYPE_CHECKING, Any
 from medinteract.io.loader import load
 from medinteract.io.series import dicom_table
 
-__all__ = ["load", "dicom_table", "write_dicom_series", "anonymize"]
+__all__ = ["load", "dicom_table", "write_dicom_series", "write_nifti", "anonymize"]
 
 # name -> module that defines it, imported on first access
 _LAZY = {
     "write_dicom_series": "medinteract.io.write",
+    "write_nifti": "medinteract.io.write",
     "anonymize": "medinteract.io.anonymize",
 }
 
@@ -48,4 +50,4 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # pragma: no cover
     from medinteract.io.anonymize import anonymize
-    from medinteract.io.write import write_dicom_series
+    from medinteract.io.write import write_dicom_series, write_nifti

@@ -234,12 +234,7 @@ def load_numpy(path: str | PathLike[str]) -> Scan:
     except LoadError:
         raise
     except ValueError as err:
-        if "pickle" in str(err).lower() or "object arrays" in str(err).lower():
-            raise LoadError(path, f"could not be read: {err}",
-                            "medinteract never loads pickled objects; save plain arrays"
-                            ) from err
-        raise LoadError(path, f"is damaged or truncated; it could not be read as a NumPy file "
-                              f"({err})") from err
+        raise _numpy_value_error(path, err) from err
     except Exception as err:
         raise LoadError(path, f"could not be read as a NumPy file ({type(err).__name__}: "
                               f"{err})") from err
@@ -256,6 +251,30 @@ def load_numpy(path: str | PathLike[str]) -> Scan:
         return Scan(array, spacing=spacing, origin=origin, paths=(path,), name=_name(path))
     except ValueError as err:
         raise LoadError(path, f"does not describe a valid image: {err}") from err
+
+
+#: The first bytes of a ``.npy`` file, of a ``.npz`` (zip) archive and of a Python pickle.
+_NUMPY_MARKERS = (b"\x93NUMPY", b"PK\x03\x04", b"PK\x05\x06")
+_PICKLE_MARKER = b"\x80"
+
+
+def _numpy_value_error(path: Path, err: ValueError) -> LoadError:
+    """The LoadError for a ValueError of :func:`numpy.load` (which calls every file it cannot
+    recognise "pickled (object) data")."""
+    if "object arrays" in str(err).lower():
+        return LoadError(path, "holds an array of Python objects, which only pickle can load",
+                         "medinteract never loads pickled objects; save plain arrays")
+    with open(path, "rb") as f:
+        start = f.read(6)
+    if start.startswith(_PICKLE_MARKER):
+        return LoadError(path, "is a Python pickle, not a NumPy array file",
+                         "medinteract never loads pickled objects; save plain arrays with "
+                         "np.save or np.savez")
+    if not start.startswith(_NUMPY_MARKERS):
+        return LoadError(path, "is not a NumPy file: it does not start with the .npy or .npz "
+                               "marker", "the file is damaged or in another format")
+    return LoadError(path, f"is damaged or truncated; it could not be read as a NumPy file "
+                           f"({err})")
 
 
 def _npz_image(path: Path, archive: Any) -> np.ndarray:

@@ -1,7 +1,10 @@
-"""Write a :class:`~medinteract.scan.Scan` as a genuine DICOM series.
+"""Write a :class:`~medinteract.scan.Scan` as a genuine DICOM series, or as a NIfTI file.
 
-Storage rules
--------------
+:func:`write_nifti` writes an image or a label volume aligned with a scan (NIfTI-1, ``.nii`` or
+``.nii.gz``); :func:`medinteract.load` reads it back onto the same grid.
+
+DICOM storage rules
+-------------------
 - Grey-scale data is stored as signed 16-bit integers (``PixelRepresentation`` 1) with a linear
   rescale ``value = stored * RescaleSlope + RescaleIntercept``:
 
@@ -26,6 +29,7 @@ origin, direction and spacing, so that loading the folder gives the same geometr
 from __future__ import annotations
 
 import datetime as _dt
+import gzip
 from os import PathLike
 from pathlib import Path
 
@@ -41,10 +45,10 @@ from pydicom.uid import (
     generate_uid,
 )
 
-from medinteract._atomic import staged_folder
+from medinteract._atomic import staged_folder, write_atomic
 from medinteract.scan import Scan
 
-__all__ = ["write_dicom_series", "rescale_for_storage"]
+__all__ = ["write_dicom_series", "rescale_for_storage", "write_nifti", "nifti_affine"]
 
 _SOP_CLASS = {"CT": CTImageStorage, "MR": MRImageStorage}
 _INT16 = (-32768, 32767)
@@ -366,3 +370,131 @@ def _ds_number(value: float) -> str:
     value = float(value)
     return format_number_as_ds(0.0 if value == 0 else value)
 
+
+
+# -- NIfTI ----------------------------------------------------------------------------------------
+#: LPS (DICOM patient) to RAS (NIfTI world) for homogeneous 4x4 matrices: negate x and y.
+_LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
+
+
+def nifti_affine(scan: Scan) -> np.ndarray:
+    """The NIfTI (RAS) voxel-to-world affine of a scan's grid.
+
+    The inverse of what :func:`medinteract.io.formats.load_nifti` reads: NIfTI voxel index
+    ``(i, j, k)`` is the array index reversed (array ``(z, y, x)`` is stored transposed), the
+    columns are ``spacing * direction`` of those axes, the translation is the origin, and the
+    world changes from LPS to RAS by negating its first two coordinates. A 2-D scan gets the
+    unit normal of its plane as third column.
+
+    Parameters
+    ----------
+    scan : Scan
+        Supplies spacing, origin and direction.
+
+    Returns
+    -------
+    ndarray, shape (4, 4)
+
+    Examples
+    --------
+    >>> scan = Scan(np.zeros((2, 3, 4)), spacing=(2.5, 0.5, 0.75), origin=(10, 20, 30))
+    >>> nifti_affine(scan)[:3].tolist()
+    [[-0.75, 0.0, 0.0, -10.0], [0.0, -0.5, 0.0, -20.0], [0.0, 0.0, 2.5, 30.0]]
+    """
+    n = scan.spatial_ndim
+    columns = (np.asarray(scan.direction, dtype=float)
+               * np.asarray(scan.spacing, dtype=float)[:, None])[::-1]  # rows: i, j(, k)
+    lps = np.eye(4)
+    lps[:3, :n] = columns.T
+    if n == 2:  # a slice: the third voxel axis is the unit normal of its plane
+        normal = np.cross(columns[0], columns[1])
+        lps[:3, 2] = normal / np.linalg.norm(normal)
+    lps[:3, 3] = np.asarray(scan.origin, dtype=float)
+    return _LPS_TO_RAS @ lps
+
+
+def _nifti_data(array: np.ndarray) -> np.ndarray:
+    """``array`` in a data type NIfTI-1 stores (booleans as uint8, 64-bit integers narrowed)."""
+    if array.dtype == bool:
+        return array.astype(np.uint8)
+    if array.dtype.kind in "iu" and array.dtype.itemsize == 8:
+        info = np.iinfo(np.int32)
+        if array.size and (array.min() < info.min or array.max() > info.max):
+            raise ValueError("integer values beyond the int32 range cannot be stored in NIfTI-1")
+        return array.astype(np.int32)
+    if array.dtype == np.float16:
+        return array.astype(np.float32)
+    if array.dtype.kind not in "iuf":
+        raise ValueError(f"cannot store an array of dtype {array.dtype} in NIfTI")
+    return array
+
+
+def write_nifti(array_or_scan: Scan | np.ndarray, path: str | PathLike[str], *,
+                like: Scan | None = None) -> Path:
+    """Write an image or a label volume as a NIfTI-1 file (``.nii`` or ``.nii.gz``), atomically.
+
+    Parameters
+    ----------
+    array_or_scan : Scan or array_like
+        The values: a Scan (its array, float32) or an array of a grey-scale image ``(y, x)`` or
+        volume ``(z, y, x)``; booleans are stored as uint8, integers keep their type (64-bit
+        integers become int32), so a label image stays a label image.
+    path : path-like
+        Destination ending in ``.nii`` or ``.nii.gz`` (gzip-compressed, with a fixed time
+        stamp, so the same input gives the same bytes). Its folder must exist.
+    like : Scan, optional
+        The grid the values lie on (spacing, origin, direction); defaults to the scan given
+        as ``array_or_scan``, or to 1 mm voxels at the origin for a bare array.
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Raises
+    ------
+    ValueError
+        For another suffix, a colour image, or values whose shape differs from ``like``'s grid.
+
+    Notes
+    -----
+    The voxel-to-world affine (:func:`nifti_affine`) is stored as both sform and qform
+    (code 1, scanner coordinates) in RAS, the NIfTI convention; :func:`medinteract.load`
+    converts it back to LPS, so spacing, origin and direction round-trip (to float32
+    precision, the precision of the NIfTI header). The scan's name goes into ``descrip``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from medinteract.io import load
+    >>> scan = Scan(np.arange(24.0).reshape(2, 3, 4), spacing=(2.5, 0.5, 0.75))
+    >>> path = write_nifti(scan, pathlib.Path(tempfile.mkdtemp()) / "image.nii.gz")
+    >>> back = load(path)
+    >>> back.spacing, np.array_equal(back.array, scan.array)
+    ((2.5, 0.5, 0.75), True)
+    """
+    import nibabel as nib
+
+    path = Path(path)
+    name = path.name.lower()
+    if not name.endswith((".nii", ".nii.gz")):
+        raise ValueError(f"{path}: a NIfTI file name ends in .nii or .nii.gz")
+    scan = array_or_scan if isinstance(array_or_scan, Scan) else None
+    values = np.asarray(scan.array if scan is not None else array_or_scan)
+    grid = like if like is not None else scan if scan is not None else Scan(values)
+    if grid.is_rgb or (scan is not None and scan.is_rgb):
+        raise ValueError(f"{path}: NIfTI output needs a grey-scale image or volume, not colour "
+                         "(save colour images as PNG or .npz)")
+    spatial = grid.shape[:grid.spatial_ndim]
+    if values.shape != spatial:
+        raise ValueError(f"{path}: values of shape {values.shape} do not fit the grid "
+                         f"{spatial} of the scan they belong to")
+    image = nib.Nifti1Image(_nifti_data(values).T, nifti_affine(grid))
+    image.set_sform(image.affine, code=1)
+    image.set_qform(image.affine, code=1)
+    image.header.set_xyzt_units("mm")
+    image.header["descrip"] = grid.name.encode("ascii", "replace")[:79]
+    data = image.to_bytes()
+    if name.endswith(".gz"):
+        data = gzip.compress(data, compresslevel=6, mtime=0)
+    return write_atomic(path, data)

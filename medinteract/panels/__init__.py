@@ -25,6 +25,7 @@ from medinteract.panels.truth import GroundTruthPanel, ground_truth
 
 __all__ = [
     "panel", "denoise", "enhance", "threshold", "measure", "ground_truth", "sweep", "annotate",
-    "choose", "Panel", "AnnotatePanel", "OpChooser", "DenoisePanel", "EnhancePanel", "ThresholdPanel", "MeasurePanel",
+    "choose", "Panel", "AnnotatePanel", "OpChooser", "DenoisePanel", "EnhancePanel",
+    "ThresholdPanel", "MeasurePanel",
     "GroundTruthPanel", "Sweep", "summarize", "BACKGROUND_MS", "PREVIEW_MS",
 ]

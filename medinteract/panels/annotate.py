@@ -17,7 +17,6 @@ True
 
 from __future__ import annotations
 
-import gzip
 import io
 from os import PathLike
 from pathlib import Path
@@ -28,89 +27,57 @@ import numpy as np
 import traitlets
 from skimage import segmentation
 
+from medinteract._atomic import write_atomic
 from medinteract.display import probe, render_png
 from medinteract.display.base import as_scan
 from medinteract.display.geometry import ViewState, display_hw, slice_geometry
 from medinteract.display.image import SliceImage
 from medinteract.errors import LoadError
-from medinteract.pipeline import write_atomic
+from medinteract.io import load, write_nifti
 from medinteract.scan import Scan
 
-__all__ = ["AnnotatePanel", "annotate", "nifti_affine", "save_labels", "load_labels"]
+__all__ = ["AnnotatePanel", "annotate", "save_labels", "load_labels"]
 
 _UNDO_DEPTH = 50
-
-
-def nifti_affine(scan: Scan) -> np.ndarray:
-    """The NIfTI (RAS) voxel-to-world affine of a scan's grid, voxel index ``(x, y, z)``.
-
-    The inverse of the convention :func:`medinteract.io.formats.load_nifti` reads: array axes
-    ``(z, y, x)`` are NIfTI axes ``(k, j, i)``, and LPS becomes RAS by negating the first two
-    world axes.
-    """
-    spacing = np.asarray(scan.spacing, dtype=float)
-    direction = np.asarray(scan.direction, dtype=float)
-    columns = (direction * spacing[:, None])[::-1].T  # (3, n_spatial): i, j(, k)
-    if columns.shape[1] == 2:
-        normal = np.cross(direction[1], direction[0])
-        columns = np.column_stack([columns, normal / (np.linalg.norm(normal) or 1.0)])
-    lps = np.eye(4)
-    lps[:3, :3] = columns
-    lps[:3, 3] = scan.origin
-    return np.diag([-1.0, -1.0, 1.0, 1.0]) @ lps
 
 
 def save_labels(labels: np.ndarray, path: str | PathLike[str], scan: Scan) -> Path:
     """Write a label image as ``.npy`` or NIfTI (``.nii``, ``.nii.gz``), atomically.
 
-    NIfTI files carry the scan's geometry (:func:`nifti_affine`), so the labels overlay the scan
-    in other tools and load back onto the same grid.
+    NIfTI files carry the scan's geometry (:func:`medinteract.io.write_nifti`), so the labels
+    overlay the scan in other tools and load back onto the same grid.
     """
     path = Path(path)
-    array = np.asarray(labels)
+    array = np.asarray(labels).astype(np.int32)
     name = path.name.lower()
     if name.endswith(".npy"):
         buffer = io.BytesIO()
-        np.save(buffer, array.astype(np.int32))
+        np.save(buffer, array)
         return write_atomic(path, buffer.getvalue())
     if name.endswith((".nii", ".nii.gz")):
-        import nibabel as nib
-
-        image = nib.Nifti1Image(np.ascontiguousarray(array.astype(np.int16).T),
-                                nifti_affine(scan))
-        image.header.set_xyzt_units("mm")
-        data = image.to_bytes()
-        return write_atomic(path, gzip.compress(data, mtime=0) if name.endswith(".gz")
-                            else data)
+        return write_nifti(array.astype(np.int16) if array.max(initial=0) <= 32767 else array,
+                           path, like=scan)
     raise ValueError(f"{path}: save labels as .npy, .nii or .nii.gz")
 
 
 def load_labels(path: str | PathLike[str], scan: Scan) -> np.ndarray:
-    """Read labels saved by :func:`save_labels` (or any ``.npy``/NIfTI label image) for ``scan``.
+    """Read labels saved by :func:`save_labels` (or any label image :func:`medinteract.load`
+    reads: ``.npy``, NIfTI, ...) for ``scan``.
 
     Raises
     ------
     LoadError
-        When the file cannot be read, holds fractions, or does not fit the scan's grid.
+        When the file cannot be read, holds fractions, or does not fit the scan's grid (a
+        NIfTI file's spacing and origin must be the scan's).
     """
     path = Path(path)
-    name = path.name.lower()
-    if name.endswith(".npy"):
-        try:
-            array = np.load(path, allow_pickle=False)
-        except (OSError, ValueError) as error:
-            raise LoadError(path, f"cannot read the labels ({error})") from None
-    elif name.endswith((".nii", ".nii.gz")):
-        from medinteract.io.formats import load_nifti
-
-        loaded = load_nifti(path)
-        array = loaded.array
-        if not np.allclose(loaded.spacing, scan.spacing, rtol=1e-4) or not np.allclose(
-                loaded.origin, scan.origin, atol=1e-3):
-            raise LoadError(path, f"geometry (spacing {loaded.spacing}, origin "
-                                  f"{loaded.origin}) differs from the scan's")
-    else:
-        raise LoadError(path, "not a label file", "use .npy, .nii or .nii.gz")
+    loaded = load(path)
+    if path.name.lower().endswith((".nii", ".nii.gz")) and (
+            not np.allclose(loaded.spacing, scan.spacing, rtol=1e-4)
+            or not np.allclose(loaded.origin, scan.origin, atol=1e-3)):
+        raise LoadError(path, f"geometry (spacing {loaded.spacing}, origin "
+                              f"{loaded.origin}) differs from the scan's")
+    array = loaded.array
     if array.shape != scan.shape[:scan.spatial_ndim]:
         raise LoadError(path, f"labels of shape {array.shape} do not fit the scan's "
                               f"{scan.shape}")
@@ -226,7 +193,7 @@ class AnnotatePanel(widgets.VBox):
         self._status.value = f"<code>saved {Path(path).name}</code>"
         return path
 
-    def load(self, path: str | PathLike[str]) -> "AnnotatePanel":
+    def load(self, path: str | PathLike[str]) -> AnnotatePanel:
         """Replace the labels by a saved label image (undo restores slice by slice)."""
         self.labels = load_labels(path, self.scan)
         self._undo.clear()

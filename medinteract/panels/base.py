@@ -31,16 +31,15 @@ import numpy as np
 import pandas as pd
 import traitlets
 
-from medinteract.display import Compare, compare, probe
+from medinteract._atomic import write_atomic
+from medinteract.display import Compare, compare
 from medinteract.display.base import as_scan
 from medinteract.display.encode import downsample, encode_png
-from medinteract.display.geometry import ViewState
-from medinteract.display.image import SliceImage
 from medinteract.errors import LoadError
 from medinteract.ops.params import describe, output_kind
 from medinteract.panels.controls import make_control
 from medinteract.panels.worker import LatestWins
-from medinteract.pipeline import Pipeline, Step, normalize_params, resolve_op, write_atomic
+from medinteract.pipeline import Pipeline, Step, normalize_params, resolve_op
 from medinteract.scan import Scan
 
 __all__ = ["Panel", "panel", "BACKGROUND_MS", "PREVIEW_MS", "summarize"]
@@ -127,7 +126,6 @@ class Panel(widgets.VBox):
         else:
             self.scan = _input_scan(image, spacing)
             self._original = self._op_input = self.scan
-        self._display_size = display_size
         self.reference = reference
         self._background = background
         self._preview_mode = preview
@@ -209,7 +207,7 @@ class Panel(widgets.VBox):
             self._syncing = False
         self._schedule(dict(change["new"]))
 
-    def set(self, **params: Any) -> "Panel":
+    def set(self, **params: Any) -> Panel:
         """Change some parameters (as moving their widgets would), wait for the result, and
         return the panel: ``panel.set(sigma=2).result``.
 
@@ -262,7 +260,7 @@ class Panel(widgets.VBox):
                 return
         self._compute(request.params, generation, preview=False)
 
-    def wait(self, timeout: float | None = 60.0) -> "Panel":
+    def wait(self, timeout: float | None = 60.0) -> Panel:
         """Block until no computation is pending or running (here and in panels chained to
         this one); return the panel.
 
@@ -301,9 +299,8 @@ class Panel(widgets.VBox):
                 self.dropped_count += 1
             return
         if preview:
-            if shown is not None:
+            if shown is not None and self._show(shown):
                 self.showing_preview = True
-                self.view.after = shown
             self._show_status(f"preview ({elapsed:.0f} ms), full result follows…", busy=True)
             return
         self._deliver(out, elapsed)
@@ -315,12 +312,9 @@ class Panel(widgets.VBox):
             self.result = out
             self.run_count += 1
             self.showing_preview = False
-        shown = self.display_array(out)
         note = ""
-        if shown is not None:
-            self.view.after = shown
-        elif isinstance(out, np.ndarray) and out.shape != self.scan.shape:
-            note = f" (not shown: the result's shape differs from the input's)"
+        if not self._show(out) and isinstance(out, np.ndarray) and out.shape != self.scan.shape:
+            note = " (not shown: the result's shape differs from the input's)"
         self._readout.value = _readout_html(out)
         self.on_result(out)
         self._show_status(f"{elapsed:.0f} ms · {summarize(out, self.scan.spacing)}{note}")
@@ -330,38 +324,62 @@ class Panel(widgets.VBox):
         self.error = message
         self.showing_preview = False
         if self.result is not None:
-            shown = self.display_array(self.result)
-            if shown is not None:
-                self.view.after = shown
+            self._show(self.result)
         self._show_status(message + " (showing the last good result)"
                           if self.result is not None else message, error=True)
 
     def _preview(self, step: Step) -> np.ndarray | None:
-        """The op on a reduced input, expanded back to the input's shape for display."""
+        """The op on a reduced input (a downsampled 2-D image, or the shown slice of a volume),
+        as an output of the input's shape for display (None when it is not an array)."""
         array = np.asarray(getattr(self._op_input, "array", self._op_input))
         spacing = self.scan.spacing
         if self.scan.is_volume:
             axis, index = self.view.axis, self.view.index
             plane = np.take(array, index, axis=axis)
             plane_spacing = tuple(s for k, s in enumerate(spacing) if k != axis)
-            out = step.call(plane, plane, plane_spacing)
-            base = self.display_array(self.result)
-            if base is None:
-                base = array
-            shown = np.array(base, dtype=np.float32)
-            view = self.display_array(np.asarray(out))
-            if view is None:
+            out = np.asarray(step.call(plane, plane, plane_spacing))
+            if out.shape != plane.shape:
                 return None
-            slicer = [slice(None)] * 3
+            last = self.result
+            base = last if isinstance(last, np.ndarray) and last.shape == array.shape \
+                else np.zeros(array.shape, out.dtype)
+            full = base.astype(np.result_type(base.dtype, out.dtype))  # a copy
+            slicer: list[Any] = [slice(None)] * 3
             slicer[axis] = index
-            shown[tuple(slicer)] = view
-            return shown
+            full[tuple(slicer)] = out
+            return full
         factor = max(1, int(np.ceil(max(array.shape[:2]) / PREVIEW_SIZE)))
         small = downsample(array, factor, method="area" if array.dtype.kind == "f"
                            else "nearest")
-        out = step.call(small, small, tuple(s * factor for s in spacing))
-        big = np.repeat(np.repeat(np.asarray(out), factor, axis=0), factor, axis=1)
-        return self.display_array(big[:array.shape[0], :array.shape[1]])
+        out = np.asarray(step.call(small, small, tuple(s * factor for s in spacing)))
+        if out.shape[:2] != small.shape[:2]:
+            return None
+        big = np.repeat(np.repeat(out, factor, axis=0), factor, axis=1)
+        return big[:array.shape[0], :array.shape[1]]
+
+    def _show(self, out: Any) -> bool:
+        """Show an output in the *after* pane (one render); False when it cannot be shown.
+
+        With :meth:`display_labels` the input is shown with the labels drawn over it;
+        otherwise :meth:`display_array` gives the image.
+        """
+        labels = self.display_labels(out)
+        if labels is not None:
+            with self.view.batch():
+                if self.view.after is not self.scan:
+                    self.view.after = self.scan
+                self.view.after_labels = labels
+            return True
+        shown = self.display_array(out)
+        if shown is None:
+            return False
+        self.view.after = shown
+        return True
+
+    def display_labels(self, out: Any) -> np.ndarray | None:
+        """Labels to draw over the input in the *after* pane instead of showing ``out`` as an
+        image (None: show :meth:`display_array`). Subclasses showing masks override this."""
+        return None
 
     def display_array(self, out: Any) -> np.ndarray | None:
         """The array shown as *after* for an op output (None when it cannot be shown).
@@ -396,16 +414,12 @@ class Panel(widgets.VBox):
 
     # -- clicks ----------------------------------------------------------------------------
     def _connect_clicks(self) -> None:
-        if not self._point_names:
-            return
-        image = _find_image(self.view, "mi-image-before")
-        if image is not None:
-            image.on_mouse(self._on_mouse)
+        if self._point_names:
+            self.view.on_click(self._on_click)
 
-    def _on_mouse(self, kind: str, x_px: float, y_px: float, width_px: float,
-                  height_px: float) -> None:
-        if kind == "click":
-            self.click_at(x_px, y_px, width_px=width_px or None, height_px=height_px or None)
+    def _on_click(self, found: dict) -> None:
+        target = self._point_target.value if self._point_target else self._point_names[0]
+        self.params = {**self.params, target: tuple(found["index"])}
 
     def click_at(self, x_px: float, y_px: float, *, width_px: float | None = None,
                  height_px: float | None = None) -> tuple[int, ...] | None:
@@ -425,15 +439,11 @@ class Panel(widgets.VBox):
         """
         if not self._point_names:
             return None
-        image = _find_image(self.view, "mi-image-before")
-        width = width_px or _px(image.layout.width if image else None)
-        height = height_px or _px(image.layout.height if image else None)
-        state = ViewState(self.view.axis, self.view.index, height, width)
-        found = probe(self.scan, state, x_px, y_px)
+        found = self.view.probe_at(x_px, y_px, pane="before", width_px=width_px,
+                                   height_px=height_px)
         if not found.get("inside"):
             return None
-        target = self._point_target.value if self._point_target else self._point_names[0]
-        self.params = {**self.params, target: tuple(found["index"])}
+        self._on_click(found)
         return tuple(found["index"])
 
     # -- pipeline, code, saving ------------------------------------------------------------
@@ -467,16 +477,14 @@ class Panel(widgets.VBox):
             self._fail(error)
             return
         self.scan, self._op_input = scan, op_input
-        old = self.view
-        self.view = compare(scan, scan.array, mode=old.mode, axis=old.axis, index=old.index,
-                            window=old.window, display_size=self._display_size)
-        self.children = tuple(self.view if child is old else child for child in self.children)
-        self._connect_clicks()
-        self.on_view(self.view)
-        self._schedule(dict(self.params))
+        self.on_input(scan)
+        with self.view.batch():  # a cheap op: the new before and after in one render each
+            self.view.before = scan
+            self._schedule(dict(self.params))
 
-    def on_view(self, view: Compare) -> None:
-        """Called when a chained panel rebuilt its view (subclasses re-attach overlays)."""
+    def on_input(self, scan: Scan) -> None:
+        """Called when a chained panel's input changed (``scan`` is the new *before*), before
+        the op runs on it; subclasses update what depends on the input here."""
 
     def to_code(self) -> str:
         """Plain Python reproducing :attr:`result` without widgets (see
@@ -487,7 +495,7 @@ class Panel(widgets.VBox):
         """Write ``{"op": ..., "params": {...}}`` as JSON, atomically."""
         return write_atomic(path, json.dumps(self.step.to_dict(), indent=2) + "\n")
 
-    def load_params(self, path: str | PathLike[str]) -> "Panel":
+    def load_params(self, path: str | PathLike[str]) -> Panel:
         """Set the parameters saved by :meth:`save_params` (for the same op).
 
         Raises
@@ -550,24 +558,6 @@ def _input_scan(image: Any, spacing: Sequence[float] | None) -> Scan:
     if spacing is not None:
         return Scan(array, spacing=spacing)
     return as_scan(array)
-
-
-def _find_image(root: widgets.Widget, css_class: str) -> SliceImage | None:
-    """The first :class:`SliceImage` with ``css_class`` in a widget tree."""
-    stack = [root]
-    while stack:
-        widget = stack.pop(0)
-        if isinstance(widget, SliceImage) and css_class in widget._dom_classes:
-            return widget
-        stack.extend(getattr(widget, "children", ()))
-    return None
-
-
-def _px(size: str | None) -> float:
-    try:
-        return float(str(size).removesuffix("px"))
-    except ValueError:
-        return 0.0
 
 
 def panel(op: str | Callable[..., Any], image: Any, *, reference: Any = None,

@@ -1,8 +1,8 @@
 """The measure panel: a region table in physical units, linked both ways with the image.
 
 Select a row (label) to highlight its object; filter by a column's range to keep only the
-objects inside it (the overlay and :attr:`MeasurePanel.mask` follow); export the (filtered)
-table as CSV, written atomically.
+objects inside it (the objects drawn over the image and :attr:`MeasurePanel.mask` follow);
+export the (filtered) table as CSV, written atomically.
 
 >>> import medinteract as mi
 >>> ph = mi.data.phantom(shape=(96, 96), n_nodules=2, nodule_hu=2500.0, seed=2)
@@ -13,7 +13,6 @@ table as CSV, written atomically.
 
 from __future__ import annotations
 
-import base64
 import html
 from os import PathLike
 from pathlib import Path
@@ -24,13 +23,13 @@ import numpy as np
 import pandas as pd
 import traitlets
 
+from medinteract._atomic import write_atomic
 from medinteract.display import compare
 from medinteract.display.base import as_scan
 from medinteract.ops import label as label_op
 from medinteract.ops import region_table
-from medinteract.panels.base import Panel
-from medinteract.panels.overlay import Overlay
-from medinteract.pipeline import Pipeline, Step, write_atomic
+from medinteract.panels.base import Panel, _with_snapshot
+from medinteract.pipeline import Pipeline, Step
 
 __all__ = ["MeasurePanel", "measure"]
 
@@ -65,8 +64,9 @@ class MeasurePanel(widgets.VBox):
         self.add_class("mi-panel-measure")
         self.scan = as_scan(image)
         self.source = labels if isinstance(labels, Panel) else None
-        self.view = compare(self.scan, self.scan.array, display_size=display_size)
-        self.overlay = Overlay(self.view, title="<b>objects</b> (selected in orange)")
+        # before: the image; after: the kept objects (blue) and the selected one (orange)
+        self.view = compare(self.scan, self.scan, display_size=display_size)
+        self.view.opacity = 0.5
         self.labels = np.zeros(self.scan.shape, np.int32)
         self._status = widgets.HTML()
         self._status.add_class("mi-status")
@@ -94,7 +94,9 @@ class MeasurePanel(widgets.VBox):
         self.children = [
             widgets.HTML("<b>Measure regions</b>"), self._status,
             widgets.HBox([self._column, self._range]),
-            widgets.HBox([self._select, self.overlay]),
+            widgets.HBox([self._select, widgets.HTML(
+                "<i>after</i>: kept objects in blue, the selected one in orange")]),
+            self.view,
             self._table_html,
             widgets.HBox([self._csv_path, self._csv_button]),
         ]
@@ -239,7 +241,7 @@ class MeasurePanel(widgets.VBox):
         shown = (self.mask != 0).astype(np.uint8)
         if self.selected:
             shown[self.labels == self.selected] = _SELECTED
-        self.overlay.show(shown)
+        self.view.after_labels = shown
 
     # -- output ----------------------------------------------------------------------------
     def export_csv(self, path: str | PathLike[str]) -> Path:
@@ -280,10 +282,8 @@ class MeasurePanel(widgets.VBox):
 
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
-        """The live widget plus a PNG of the overlay, so saved notebooks show it."""
-        bundle = dict(super()._repr_mimebundle_(**kwargs) or {})
-        bundle["image/png"] = base64.b64encode(self.overlay.image.value).decode("ascii")
-        return bundle
+        """The live widget plus a PNG of the image and its objects, so saved notebooks show it."""
+        return _with_snapshot(super()._repr_mimebundle_(**kwargs), self.view)
 
     def __repr__(self) -> str:
         return f"<MeasurePanel {len(self.table)} objects, {len(self.result)} kept>"

@@ -20,8 +20,8 @@ from scipy import ndimage as ndi
 from medinteract.ops.segment import AutoMethod, auto_threshold_value
 from medinteract.panels.base import Panel
 from medinteract.panels.controls import image_unit
-from medinteract.panels.figures import HISTOGRAM_SIZE, HistogramFigure, pixel_layout as _pixel_layout
-from medinteract.panels.overlay import Overlay
+from medinteract.panels.figures import HISTOGRAM_SIZE, HistogramFigure
+from medinteract.panels.figures import pixel_layout as _pixel_layout
 
 __all__ = ["ThresholdPanel", "threshold"]
 
@@ -30,9 +30,10 @@ class ThresholdPanel(Panel):
     """A :class:`~medinteract.panels.Panel` for :func:`medinteract.ops.threshold` with readouts.
 
     Adds: the histogram of the whole image with the kept range and the thresholds drawn on it
-    (computed once; a slider move only redraws the lines), the mask painted over the image,
-    the number of connected objects (``objects`` traitlet) and buttons that set ``low`` to an
-    automatic threshold (Otsu, Li, ...).
+    (computed once; a slider move only redraws the lines), the mask drawn over the image in
+    the *after* pane (``panel.view.after_labels``), the number of connected objects
+    (``objects`` traitlet) and buttons that set ``low`` to an automatic threshold (Otsu, Li,
+    ...).
     """
 
     objects = traitlets.Int(0, help="Connected objects in the mask (full connectivity).")
@@ -47,7 +48,7 @@ class ThresholdPanel(Panel):
         super().__init__("threshold", image, low=low, high=high, **kwargs)
         self._histogram_figure = HistogramFigure(self.scan.array, unit=image_unit(self.scan),
                                                  size=HISTOGRAM_SIZE)
-        self.overlay = Overlay(self.view, title="<b>mask</b> over the image")
+        self.view.opacity = 0.5
         buttons = []
         for method in auto:
             button = widgets.Button(description=method, layout=widgets.Layout(width="80px"),
@@ -58,17 +59,22 @@ class ThresholdPanel(Panel):
         auto_box = widgets.HBox([widgets.HTML("automatic low:"), *buttons])
         auto_box.add_class("mi-auto-threshold")
         self.readouts.children = [auto_box, self._count,
-                                  widgets.HBox([self._histogram, self.overlay])]
+                                  self._histogram]
         self.observe(self._draw_lines, "params")
         self._draw_lines()
         self.on_result(self.result)
 
-    def on_view(self, view) -> None:
-        # a chained panel's input changed: new histogram (drawn once more), same overlay
-        self._histogram_figure = HistogramFigure(self.scan.array, unit=image_unit(self.scan),
+    def on_input(self, scan) -> None:
+        # a chained panel's input changed: its histogram is drawn once more
+        self._histogram_figure = HistogramFigure(scan.array, unit=image_unit(scan),
                                                  size=HISTOGRAM_SIZE)
         self._draw_lines()
-        self.overlay.set_view(view)
+
+    def display_labels(self, out: Any) -> np.ndarray | None:
+        """The mask, drawn over the image in the *after* pane."""
+        if isinstance(out, np.ndarray) and out.shape == self.scan.shape:
+            return out
+        return None
 
     def set_auto(self, method: AutoMethod = "otsu") -> float:
         """Set ``low`` to an automatic threshold of the whole image and return it."""
@@ -92,8 +98,7 @@ class ThresholdPanel(Panel):
                           (low if low is not None else "−∞", "value",
                            high if high is not None else "∞"))
         self._count.value = (f"<code>{html.escape(kept)}</code> · <b>{count}</b> connected "
-                             "objects")
-        self.overlay.show(result)
+                             "objects (the mask is drawn over the image in <i>after</i>)")
 
 
 def threshold(image: Any, *, low: float | None = None, high: float | None = None,

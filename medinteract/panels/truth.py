@@ -18,7 +18,6 @@ import traitlets
 
 from medinteract.ops import confusion_counts, dice, hausdorff_distance, iou, overlap_labels
 from medinteract.panels.base import Panel
-from medinteract.panels.overlay import Overlay
 
 __all__ = ["GroundTruthPanel", "ground_truth", "OVERLAP_LEGEND"]
 
@@ -33,7 +32,8 @@ class GroundTruthPanel(Panel):
 
     Traitlets ``dice``, ``iou``, ``hausdorff_mm`` (symmetric Hausdorff distance of the
     surfaces in mm, from the scan's spacing) and ``counts`` (TP/FP/FN/TN pixel counts) follow
-    every result; the overlay colours true positives, false positives and false negatives.
+    every result; the *after* pane colours true positives, false positives and false
+    negatives over the image (``panel.view.after_labels``: 1 TP, 2 FP, 3 FN).
     """
 
     dice = traitlets.Float(0.0, help="Dice coefficient of the result vs the truth.")
@@ -43,7 +43,7 @@ class GroundTruthPanel(Panel):
 
     def __init__(self, op: str | Callable[..., Any], image: Any, truth: Any,
                  **kwargs: Any) -> None:
-        self._overlay: Overlay | None = None
+        self._ready_readouts = False
         self._numbers = widgets.HTML()
         self._numbers.add_class("mi-truth-readout")
         truth_array = np.asarray(getattr(truth, "array", truth)) != 0
@@ -52,16 +52,21 @@ class GroundTruthPanel(Panel):
         if truth_array.shape != self.scan.shape:
             raise ValueError(f"truth mask of shape {truth_array.shape} does not match the "
                              f"image's {self.scan.shape}")
-        self._overlay = Overlay(self.view, title=OVERLAP_LEGEND, opacity=0.6)
-        self.readouts.children = [self._numbers, self._overlay]
+        self.view.opacity = 0.6
+        legend = widgets.HTML(f"<i>after</i>: {OVERLAP_LEGEND}")
+        legend.add_class("mi-truth-legend")
+        self.readouts.children = [self._numbers, legend]
+        self._ready_readouts = True
         self.on_result(self.result)
 
-    def on_view(self, view) -> None:
-        if self._overlay is not None:
-            self._overlay.set_view(view)
+    def display_labels(self, out: Any) -> np.ndarray | None:
+        """True positives (1), false positives (2) and false negatives (3) over the image."""
+        if isinstance(out, np.ndarray) and out.shape == self.truth.shape:
+            return overlap_labels(np.asarray(out) != 0, self.truth)
+        return None
 
     def on_result(self, result: Any) -> None:
-        if self._overlay is None or result is None:
+        if not self._ready_readouts or result is None:
             return
         mask = np.asarray(result) != 0
         spacing = self.scan.spacing
@@ -74,7 +79,6 @@ class GroundTruthPanel(Panel):
         self._numbers.value = html.escape(
             f"Dice {self.dice:.3f} · IoU {self.iou:.3f} · Hausdorff {self.hausdorff_mm:.2f} mm"
             f" · TP {c['TP']} · FP {c['FP']} · FN {c['FN']} px").join(("<code>", "</code>"))
-        self._overlay.show(overlap_labels(mask, self.truth))
 
 
 def ground_truth(op: str | Callable[..., Any], image: Any, truth: Any,
