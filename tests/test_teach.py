@@ -194,6 +194,30 @@ def test_segmentation_feedback_and_grading_against_a_notebooks_own_phantom():
     assert not teach.check("segment_dice", own.nodules > 0).passed  # wrong shape for default
 
 
+def test_nodule_contrast_rewards_a_display_that_separates_nodule_and_lung():
+    scan = teach.exercise("nodule_contrast").data.phantom.scan
+    plain = teach.check("nodule_contrast", mi.ops.gamma(scan, gamma=1.0))
+    assert [c.passed for c in plain.criteria] == [False, True, True]
+    assert "plain rescale" in plain.notes[0]
+    assert teach.check("nodule_contrast", mi.ops.contrast_stretch(scan)).passed
+    assert "this looks like Hounsfield units" in teach.check("nodule_contrast", scan).problem
+    flat = teach.check("nodule_contrast", mi.ops.equalize_hist(scan))
+    assert [c.passed for c in flat.criteria] == [False, True, True]
+
+
+def test_nodule_contrast_rejects_a_mask_and_grades_a_notebooks_own_phantom():
+    scan = teach.exercise("nodule_contrast").data.phantom.scan
+    mask = teach.check("nodule_contrast", (scan.array > -400).astype(float))
+    assert [c.passed for c in mask.criteria] == [True, False, False]
+    assert "this is a mask" in mask.notes[0]
+    inverted = teach.check("nodule_contrast", 1.0 - mi.ops.contrast_stretch(scan))
+    assert not inverted.passed and "darker" in inverted.notes[0]
+    own = phantom(shape=(128, 128), n_nodules=2, seed=11)
+    assert teach.check("nodule_contrast", mi.ops.contrast_stretch(own.scan), phantom=own).passed
+    assert "shape (256, 256)" in teach.check("nodule_contrast",
+                                             mi.ops.contrast_stretch(own.scan)).problem
+
+
 @settings(max_examples=25, deadline=None)
 @given(st.permutations(teach.exercise("slice_order").data.positions))
 def test_slice_order_passes_exactly_when_sorted(order):

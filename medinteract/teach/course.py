@@ -15,6 +15,7 @@ import numpy as np
 
 from medinteract.data import TISSUE_HU, Phantom, phantom
 from medinteract.ops.denoise import gaussian
+from medinteract.ops.enhance import gamma
 from medinteract.ops.metrics import dice, psnr
 from medinteract.scan import Scan, Window
 from medinteract.teach.answers import (AnswerError, as_image, as_mask, as_number, as_numbers,
@@ -34,6 +35,10 @@ DICE_TARGET = 0.8
 PSNR_GAIN_DB = 1.5
 #: Relative tolerance of the nodule volume.
 VOLUME_TOLERANCE = 0.10
+#: Display contrast (grey in [0, 1]) by which nodule_contrast must beat the plain rescale.
+CONTRAST_GAIN = 0.15
+#: Largest fraction of pixels a display may saturate (pure black or pure white).
+MAX_SATURATED = 0.10
 #: Tolerance of the mean lung density, HU.
 MEAN_HU_TOLERANCE = 2.0
 #: Test accuracy the classifier must reach.
@@ -284,6 +289,82 @@ register(Exercise(
     grade=_grade_denoise,
     inputs={"scan": lambda: _low_dose_pair()[0].scan,
             "reference": lambda: _low_dose_pair()[1]},
+))
+
+
+# -- nodule_contrast -----------------------------------------------------------------------
+#: Tissues whose mean grey levels a display must keep in this order (darkest first).
+_TISSUE_ORDER = ("air", "lung", "soft tissue", "bone")
+
+
+def _nodule_contrast(display: np.ndarray, phantom: Phantom) -> float:
+    """Mean grey of the faintest nodule minus the median grey of the lung."""
+    ids = [int(k) for k in np.unique(phantom.nodules) if k]
+    if not ids:
+        raise AnswerError("this phantom has no nodules to show")
+    faintest = min(float(display[phantom.nodules == k].mean()) for k in ids)
+    return faintest - float(np.median(display[phantom.mask("lung")]))
+
+
+def _grade_contrast(answer: Any, phantom: Phantom) -> Grade:
+    shape = phantom.scan.array.shape
+    display = as_image(answer, shape).astype(np.float64)
+    low, high = float(display.min()), float(display.max())
+    if low < -1e-6 or high > 1 + 1e-6:
+        units = (": this looks like Hounsfield units, enhance the scan first" if low < -100
+                 else "")
+        raise AnswerError(f"expected display values in [0, 1] (what the enhancement ops "
+                          f"return), got values from {low:.3g} to {high:.3g}{units}")
+    baseline = _nodule_contrast(gamma(phantom.scan, gamma=1.0), phantom)
+    target = baseline + CONTRAST_GAIN
+    contrast = _nodule_contrast(display, phantom)
+    greys = [float(display[phantom.mask(name)].mean()) for name in _TISSUE_ORDER]
+    in_order = all(a < b for a, b in zip(greys, greys[1:]))
+    saturated = float(np.mean((display <= 0) | (display >= 1)))
+    criteria = [
+        Criterion(f"the faintest nodule is at least {target:.2f} brighter than the lung (the "
+                  f"plain min-max rescale gives {baseline:.2f})", contrast >= target,
+                  f"yours: {contrast:.2f}"),
+        Criterion("keeps the tissues in order, darkest first: " + ", ".join(_TISSUE_ORDER),
+                  in_order, "mean grey " + ", ".join(f"{g:.2f}" for g in greys)),
+        Criterion(f"at most {MAX_SATURATED:.0%} of the pixels are pure black or pure white",
+                  saturated <= MAX_SATURATED, f"{saturated:.0%} saturated"),
+    ]
+    notes = []
+    if saturated > 0.5:
+        notes.append("Most pixels are pure black or white: this is a mask, not a display. "
+                     "Keep the grey levels in between.")
+    elif not in_order:
+        notes.append("Your display makes a denser tissue look darker than a lighter one. "
+                     "Local methods (CLAHE, especially with a high clip limit) can do that; "
+                     "a global mapping that only rises cannot.")
+    elif contrast < target and abs(contrast - baseline) < 0.02:
+        notes.append("This is about as much contrast as the plain rescale: the few darkest "
+                     "(air) and brightest (bone) pixels still take most of the grey range.")
+    return criteria, notes
+
+
+register(Exercise(
+    id="nodule_contrast",
+    title="Make the nodules stand out",
+    notebook="04_enhancement",
+    prompt=("`ex.data.phantom` is a chest CT slice in HU with a few lung nodules. Rescaled "
+            "from its minimum to its maximum (`mi.ops.gamma(scan, gamma=1.0)`), the nodules "
+            "are only moderately brighter than the lung. Enhance the slice with the ops of "
+            "`mi.ops` (`window`, `contrast_stretch`, `equalize_hist`, `clahe`, `gamma`, alone "
+            "or chained) so that the faintest nodule stands out from the lung by at least "
+            f"{CONTRAST_GAIN:g} more (on the 0..1 grey scale) than in that plain rescale, "
+            "while the tissues keep their order (air, lung, soft tissue, "
+            f"bone from dark to bright) and at most {MAX_SATURATED:.0%} of the pixels are "
+            "pure black or white. Set `answer` to your display image (values in [0, 1])."),
+    hint=("Measure the grey levels you get: the faintest nodule's mean minus the lung's "
+          "median, with `display[phantom.nodules == k].mean()` and "
+          "`np.median(display[phantom.mask(\"lung\")])`. Grey levels spent on the rare "
+          "extreme pixels are lost to the tissues in between; a percentile or a window "
+          "chooses which values get the range, and gamma bends it."),
+    expects="a display image (values in [0, 1]) of the slice's shape",
+    grade=_grade_contrast,
+    inputs={"phantom": _chest_slice},
 ))
 
 
