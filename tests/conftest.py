@@ -10,16 +10,8 @@ from typing import Callable, Sequence
 import numpy as np
 import pydicom
 import pytest
-from pydicom.data import get_testdata_file
+from dicom_samples import dicom_file
 from pydicom.uid import generate_uid
-
-
-def dicom_file(name: str) -> Path:
-    """Path of one of pydicom's (or pydicom-data's) test files, never downloading."""
-    path = get_testdata_file(name, download=False)
-    if path is None:
-        pytest.skip(f"pydicom test file {name} is not installed")
-    return Path(path)
 
 
 SeriesBuilder = Callable[..., list[Path]]
@@ -68,9 +60,3 @@ def ct_series(tmp_path: Path) -> SeriesBuilder:
         return paths
 
     return build
-
-
-def ct_hu(path: Path) -> np.ndarray:
-    """Hounsfield units computed directly from a file: pixel_array * slope + intercept."""
-    ds = pydicom.dcmread(path)
-    return ds.pixel_array * float(ds.RescaleSlope) + float(ds.RescaleIntercept)

@@ -7,7 +7,7 @@ import shutil
 import numpy as np
 import pydicom
 import pytest
-from conftest import dicom_file
+from dicom_samples import dicom_file
 
 import medinteract as mi
 from medinteract.errors import LoadError

@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 import pydicom
 import pytest
-from conftest import ct_hu, dicom_file
+from dicom_samples import ct_hu, dicom_file
 
 import medinteract as mi
 from medinteract.io import load

@@ -12,7 +12,7 @@ import warnings
 import numpy as np
 import pydicom
 import pytest
-from conftest import dicom_file
+from dicom_samples import dicom_file
 
 from medinteract.errors import DecoderError, LoadError, MedinteractError, SeriesError
 from medinteract.io import load

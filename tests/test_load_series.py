@@ -10,7 +10,7 @@ import warnings
 import numpy as np
 import pydicom
 import pytest
-from conftest import ct_hu, dicom_file
+from dicom_samples import ct_hu, dicom_file
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydicom.uid import generate_uid
