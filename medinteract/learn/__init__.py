@@ -17,7 +17,8 @@ dashboard
 evaluate
     :func:`classification_report`, :func:`threshold_for`, :func:`roc_curve`, :func:`auc`,
     :func:`confusion_matrix`, :func:`misclassified`, :func:`misclassified_gallery`,
-    :func:`segmentation_scores`, :func:`plot_confusion_matrix`, :func:`plot_roc`.
+    :func:`segmentation_scores`, :func:`compare_denoisers`, :func:`plot_confusion_matrix`,
+    :func:`plot_roc`.
 explain
     :func:`grad_cam`, :func:`occlusion_sensitivity`, :func:`overlay_saliency`.
 """
@@ -55,6 +56,8 @@ _LAZY = {
     "auc": "evaluate",
     "misclassified_gallery": "evaluate",
     "segmentation_scores": "evaluate",
+    "compare_denoisers": "evaluate",
+    "CLASSICAL_DENOISERS": "evaluate",
     "plot_confusion_matrix": "evaluate",
     "plot_roc": "evaluate",
     # explain
