@@ -107,7 +107,6 @@ class Scan:
     metadata: pd.DataFrame = field(default_factory=_empty_metadata)
     paths: tuple[Path, ...] = ()
     name: str = ""
-    _spacing_given: tuple[float, ...] = field(default=(), init=False, repr=False)
 
     def __post_init__(self) -> None:
         array = np.asarray(self.array)
@@ -117,8 +116,8 @@ class Scan:
             raise ValueError(f"Scan needs a non-empty 2-D or 3-D array, got shape {array.shape}")
         set_ = object.__setattr__
         set_(self, "array", array)
-        set_(self, "_spacing_given", tuple(self.spacing))
-        n = self.spatial_ndim
+        # spatial axes: as many as spacing values given, else the array's dimensions (max 3)
+        n = len(self.spacing) if len(self.spacing) else min(array.ndim, 3)
         if n not in (2, 3):
             raise ValueError(f"spacing must give 2 or 3 spatial axes (mm per axis), "
                              f"got {self.spacing}")
@@ -162,7 +161,7 @@ class Scan:
 
         Taken from the length of ``spacing`` when given, else from the array's dimensions.
         """
-        return len(self._spacing_given) if self._spacing_given else min(self.array.ndim, 3)
+        return len(self.spacing)
 
     @property
     def shape(self) -> tuple[int, ...]:
