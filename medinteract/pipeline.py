@@ -26,6 +26,7 @@ import importlib
 import inspect
 import json
 import math
+from collections import deque
 from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
@@ -369,6 +370,41 @@ class Pipeline:
         return self._steps[-1].output if self._steps else "image"
 
     # -- running -----------------------------------------------------------------------------
+    def iter_results(self, image: Any, *, spacing: Sequence[float] | None = None
+                     ) -> Iterator[tuple[Step, Any]]:
+        """Run the steps in order, yielding ``(step, result)`` after each one.
+
+        The one stepping loop behind :meth:`run`; use it to keep intermediate results (the
+        batch runner saves the last image/mask/labels of a pipeline that ends in a table).
+
+        Parameters
+        ----------
+        image : Scan or array_like
+            The input; a Scan's spacing is used unless ``spacing`` is given.
+        spacing : sequence of float, optional
+            mm per array axis.
+
+        Yields
+        ------
+        (Step, object)
+            Each step and what it returned.
+
+        Raises
+        ------
+        Exception
+            Whatever a step raises, with a note naming the step (``add_note``).
+        """
+        if spacing is None:
+            spacing = getattr(image, "spacing", None)
+        result = image
+        for number, step in enumerate(self._steps, start=1):
+            try:
+                result = step.call(result, image, spacing)
+            except Exception as error:
+                error.add_note(f"in pipeline step {number} ({step.op})")
+                raise
+            yield step, result
+
     def run(self, image: Any, *, spacing: Sequence[float] | None = None) -> Any:
         """Run every step in order.
 
@@ -389,18 +425,10 @@ class Pipeline:
         Exception
             Whatever a step raises, with a note naming the step (``add_note``).
         """
-        if spacing is None:
-            spacing = getattr(image, "spacing", None)
-        result = image
-        for number, step in enumerate(self._steps, start=1):
-            try:
-                result = step.call(result, image, spacing)
-            except Exception as error:
-                error.add_note(f"in pipeline step {number} ({step.op})")
-                raise
-        if result is image:
+        last = deque(self.iter_results(image, spacing=spacing), maxlen=1)
+        if not last or last[0][1] is image:
             return np.array(image.array if isinstance(image, Scan) else image)
-        return result
+        return last[0][1]
 
     __call__ = run
 

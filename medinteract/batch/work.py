@@ -76,32 +76,30 @@ def run_pipeline(pipeline: Any, scan: Scan) -> tuple[np.ndarray | None, pd.DataF
     """Run a pipeline on a scan; return its last image/mask/labels and its final table.
 
     For a :class:`~medinteract.pipeline.Pipeline` that ends in a measuring step (e.g.
-    ``... -> label -> region_table``), the steps up to the last array output run as a pipeline
-    of their own, so both that array (saved as the result image) and the table come back;
-    the measuring steps get the scan as their intensity input, exactly as in
+    ``... -> label -> region_table``), the pipeline runs once through
+    :meth:`Pipeline.iter_results <medinteract.pipeline.Pipeline.iter_results>`, keeping the last
+    image/mask/labels (saved as the result image) and the final table; the measuring steps get
+    the scan as their intensity input, exactly as in
     :meth:`Pipeline.run <medinteract.pipeline.Pipeline.run>`. A plain function is called with
     the scan and may return an array, a Scan or a DataFrame.
     """
     steps = getattr(pipeline, "steps", None)
     if steps is None:
         return _split_result(pipeline(scan))
-    array_steps = [k for k, step in enumerate(steps) if step.output in _ARRAY_OUTPUTS]
-    if not steps or not array_steps or array_steps[-1] == len(steps) - 1:
+    if not steps or steps[-1].output in _ARRAY_OUTPUTS:
         return _split_result(pipeline.run(scan))
-    last = array_steps[-1]
-    image = type(pipeline)(steps[: last + 1]).run(scan)
-    current: Any = image
-    for number, step in enumerate(steps[last + 1:], start=last + 2):
-        try:
-            current = step.call(current, scan, scan.spacing)
-        except Exception as error:
-            error.add_note(f"in pipeline step {number} ({step.op})")
-            raise
-    if not isinstance(current, pd.DataFrame):
+    image: Any = None
+    result: Any = None
+    for step, result in pipeline.iter_results(scan):
+        if step.output in _ARRAY_OUTPUTS:
+            image = result
+    if image is None:
+        return _split_result(result)
+    if not isinstance(result, pd.DataFrame):
         raise TypeError(f"the pipeline ends in {steps[-1].op}, which returns "
-                        f"{type(current).__name__}; a batch saves images, masks, labels and "
+                        f"{type(result).__name__}; a batch saves images, masks, labels and "
                         "tables")
-    return _as_array(image), current
+    return _as_array(image), result
 
 
 def _split_result(result: Any) -> tuple[np.ndarray | None, pd.DataFrame | None]:
