@@ -145,13 +145,8 @@ class Result:
 
 
 def _change(kernel: BenchKernel, comm_id: str, value: float, heavy: bool) -> Change:
-    settle = harness.STRAGGLER_WINDOW_S
-    if heavy:  # see HEAVY_SETTLE_S; the harness reads this module constant per call
-        harness.STRAGGLER_WINDOW_S = HEAVY_SETTLE_S
-    try:
-        return kernel.change_widget(comm_id, {"value": value})
-    finally:
-        harness.STRAGGLER_WINDOW_S = settle
+    settle = HEAVY_SETTLE_S if heavy else harness.STRAGGLER_WINDOW_S  # see HEAVY_SETTLE_S
+    return kernel.change_widget(comm_id, {"value": value}, settle_s=settle)
 
 
 def measure(kernel: BenchKernel, approach: str, op: Op, *, trials: int, warmup: int) -> Result:

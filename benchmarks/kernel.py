@@ -175,12 +175,14 @@ class BenchKernel:
                 return
 
     # -- widgets -------------------------------------------------------------------------
-    def change_widget(self, comm_id: str, state: dict[str, Any]) -> Change:
+    def change_widget(self, comm_id: str, state: dict[str, Any], *,
+                      settle_s: float = STRAGGLER_WINDOW_S) -> Change:
         """Send the comm ``update`` a browser sends for a changed widget; time the answer.
 
         Returns the times to the first and the last image message (None if no image came),
         the time until the kernel was idle again, and the number and size of the image
-        messages that arrived until :data:`STRAGGLER_WINDOW_S` after idle.
+        messages that arrived until ``settle_s`` seconds after idle (longer for widgets whose
+        results come from a background thread after the kernel is idle).
         """
         content = {
             "comm_id": comm_id,
@@ -200,7 +202,7 @@ class BenchKernel:
         while True:
             now = time.perf_counter()
             if idle is not None:
-                remaining = idle + STRAGGLER_WINDOW_S - now
+                remaining = idle + settle_s - now
             else:
                 remaining = deadline - now
             if remaining <= 0:
