@@ -1,4 +1,4 @@
-"""Batch throughput: how many scans per second does ``medinteract.batch.run`` process?
+"""Batch throughput: how many scans per second does ``medinteract.batch.runner`` process?
 
 A folder of phantom CT series (``--scans``, default 8, shape ``--shape``, default 48x128x128,
 written as real DICOM series) is processed by a realistic pipeline::

@@ -1,13 +1,15 @@
 """medinteract: an interactive medical-imaging lab for JupyterLab.
 
-The flat public API (``medinteract.load``, ``medinteract.view``, ...) is imported lazily, so
-``import medinteract`` stays fast and a script that only loads scans never imports ipywidgets.
+The flat public API (``medinteract.load``, ``medinteract.view``, ...) and the subpackages are
+imported lazily (:mod:`lazy_loader`), so ``import medinteract`` stays fast and a script that
+only loads scans never imports ipywidgets.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+import lazy_loader as _lazy
 
 from medinteract.errors import (
     AnonymizeError,
@@ -22,44 +24,19 @@ from medinteract.scan import Scan, Window
 
 __version__ = "0.1.0.dev0"
 
-# public name -> module that defines it
-_LAZY = {
-    "load": "medinteract.io",
-    "dicom_table": "medinteract.io",
-    "write_dicom_series": "medinteract.io",
-    "write_nifti": "medinteract.io",
-    "anonymize": "medinteract.io",
-    "view": "medinteract.display",
-    "compare": "medinteract.display",
-    "view3d": "medinteract.display",
-    "Pipeline": "medinteract.pipeline",
-    "Step": "medinteract.pipeline",
-}
-_SUBMODULES = {"io", "data", "display", "ops", "panels", "learn", "batch", "pipeline", "teach"}
+_EAGER = ["Scan", "Window", "MedinteractError", "LoadError", "DecoderError", "SeriesError",
+          "AnonymizeError", "MedinteractWarning", "SeriesWarning"]
 
-__all__ = [
-    "Scan",
-    "Window",
-    "MedinteractError",
-    "LoadError",
-    "DecoderError",
-    "SeriesError",
-    "AnonymizeError",
-    "MedinteractWarning",
-    "SeriesWarning",
-    *_LAZY,
-    *sorted(_SUBMODULES),
-]
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    if name in _SUBMODULES:
-        return importlib.import_module(f"medinteract.{name}")
-    raise AttributeError(f"module 'medinteract' has no attribute {name!r}")
+__getattr__, _lazy_dir, _lazy_all = _lazy.attach(
+    __name__,
+    submodules=["batch", "data", "display", "io", "learn", "ops", "panels", "pipeline", "teach"],
+    submod_attrs={
+        "io": ["load", "dicom_table", "write_dicom_series", "write_nifti", "anonymize"],
+        "display": ["view", "compare", "view3d"],
+        "pipeline": ["Pipeline", "Step"],
+    },
+)
+__all__ = [*_EAGER, *_lazy_all]
 
 
 def __dir__() -> list[str]:

@@ -21,7 +21,7 @@ from pydicom.uid import UID_dictionary
 from medinteract.data import phantom
 from medinteract.errors import AnonymizeError
 from medinteract.io import load
-from medinteract.io.anonymize import BASIC_PROFILE, REPORT_COLUMNS, anonymize
+from medinteract.io.anonymization import BASIC_PROFILE, REPORT_COLUMNS, anonymize
 
 # pydicom's test files hold deliberately invalid values; reading them back warns.
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")

@@ -299,7 +299,7 @@ def test_classifier_accuracy_grades_models_and_predictions():
                               "loaded")
 
 
-@pytest.mark.parametrize("name", ["feedback", "answers", "exercise", "nbclean"])
+@pytest.mark.parametrize("name", ["feedback", "answers", "exercises", "nbclean"])
 def test_docstring_examples(name):
     import doctest
     import importlib

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from medinteract.batch.inputs import SCAN_COLUMNS, find_scans
 from medinteract.batch.report import REPORT_COLUMNS, BatchReport
-from medinteract.batch.run import DEFAULT_SCHEDULER, SCHEDULERS, run
+from medinteract.batch.runner import DEFAULT_SCHEDULER, SCHEDULERS, run
 
 __all__ = ["find_scans", "run", "BatchReport", "SCAN_COLUMNS", "REPORT_COLUMNS",
            "DEFAULT_SCHEDULER", "SCHEDULERS"]

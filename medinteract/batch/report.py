@@ -19,7 +19,7 @@ STATUSES = ("ok", "failed", "skipped")
 
 @dataclass(frozen=True, eq=False)
 class BatchReport:
-    """What :func:`medinteract.batch.run` did.
+    """What :func:`medinteract.batch.runner` did.
 
     Attributes
     ----------

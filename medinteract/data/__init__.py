@@ -9,7 +9,7 @@
 - :mod:`medinteract.data.fetch`: optional downloads of public datasets (cached, checksummed).
 """
 
-from medinteract.data.phantom import LABEL_NAMES, LUNG_WINDOW, TISSUE_HU, Phantom, phantom
+from medinteract.data.synthetic import LABEL_NAMES, LUNG_WINDOW, TISSUE_HU, Phantom, phantom
 from medinteract.data.samples import (
     chest_xray,
     ct_small,

@@ -205,7 +205,7 @@ def phantom_series(folder: str | PathLike[str], **phantom_kw: Any) -> Path:
     >>> len(list(out.glob("*.dcm")))
     8
     """
-    from medinteract.data.phantom import phantom
+    from medinteract.data.synthetic import phantom
 
     phantom(**phantom_kw).write_dicom(folder)
     return Path(folder)

@@ -6,12 +6,12 @@ for scripts and for panels that show images.
 """
 
 from medinteract.display.color import COLORMAPS, DIFFERENCE_CMAP, colormap_lut, overlay_labels
-from medinteract.display.compare import COMPARE_MODES, Compare, compare
+from medinteract.display.comparison import COMPARE_MODES, Compare, compare
 from medinteract.display.encode import decode_png, display_factor, downsample, encode_png
 from medinteract.display.geometry import (AXIS_NAMES, ViewState, probe, slice_geometry, take_slice,
                                           zoom_region)
-from medinteract.display.render import Pixels, compose, render, render_png
-from medinteract.display.view3d import ProjectionView, itkwidgets_status, view3d
+from medinteract.display.rendering import Pixels, compose, render, render_png
+from medinteract.display.volume import ProjectionView, itkwidgets_status, view3d
 from medinteract.display.viewer import Viewer, view
 from medinteract.display.window import PRESETS, apply_window, resolve_window
 

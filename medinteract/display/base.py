@@ -23,7 +23,7 @@ from medinteract.display.encode import display_factor, downsample, encode_png, r
 from medinteract.display.geometry import (AXIS_NAMES, display_hw, slice_geometry, take_slice,
                                           zoom_region)
 from medinteract.display.image import SliceImage
-from medinteract.display.render import Pixels, to_rgb
+from medinteract.display.rendering import Pixels, to_rgb
 from medinteract.display.window import (CUSTOM_PRESET, FILE_PRESET, PRESETS, preset_for,
                                         resolve_window)
 from medinteract.scan import Scan, Window

@@ -12,7 +12,7 @@ import traitlets
 from medinteract.display.base import Pane, SliceDisplay, as_scan, slice_slider
 from medinteract.display.base import check_labels as _check_labels
 from medinteract.display.geometry import AXIS_NAMES, ViewState, probe, slice_geometry
-from medinteract.display.render import Pixels, compose
+from medinteract.display.rendering import Pixels, compose
 from medinteract.scan import Scan, Window
 
 __all__ = ["Viewer", "view"]

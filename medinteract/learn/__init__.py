@@ -25,57 +25,30 @@ explain
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+import lazy_loader as _lazy
 
-_LAZY = {
-    # datasets
-    "Dataset": "datasets",
-    "LUNG_WINDOW": "datasets",
-    "hu_to_unit": "datasets",
-    "unit_to_hu": "datasets",
-    "split_by_patient": "datasets",
-    "phantom_patches": "datasets",
-    "denoising_pairs": "datasets",
-    "load_medmnist": "datasets",
-    "augmentation": "datasets",
-    # models
-    "small_cnn": "models",
-    "small_unet": "models",
-    "denoising_autoencoder": "models",
-    "dice_coefficient": "models",
-    # dashboard
-    "TrainingDashboard": "dashboard",
-    # evaluate
-    "confusion_matrix": "evaluate",
-    "roc_curve": "evaluate",
-    "classification_report": "evaluate",
-    "OperatingPoint": "evaluate",
-    "misclassified": "evaluate",
-    "threshold_for": "evaluate",
-    "auc": "evaluate",
-    "misclassified_gallery": "evaluate",
-    "segmentation_scores": "evaluate",
-    "compare_denoisers": "evaluate",
-    "CLASSICAL_DENOISERS": "evaluate",
-    "plot_confusion_matrix": "evaluate",
-    "plot_roc": "evaluate",
-    # explain
-    "grad_cam": "explain",
-    "occlusion_sensitivity": "explain",
-    "overlay_saliency": "explain",
-}
-
-__all__ = sorted(_LAZY)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(importlib.import_module(f"medinteract.learn.{_LAZY[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'medinteract.learn' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__, __all__ = _lazy.attach(
+    __name__,
+    submodules=["datasets", "models", "dashboard", "evaluate", "explain"],
+    submod_attrs={
+        "datasets": [
+            "Dataset", "LUNG_WINDOW", "hu_to_unit", "unit_to_hu", "split_by_patient",
+            "phantom_patches", "denoising_pairs", "load_medmnist", "augmentation",
+        ],
+        "models": [
+            "small_cnn", "small_unet", "denoising_autoencoder", "dice_coefficient",
+        ],
+        "dashboard": [
+            "TrainingDashboard",
+        ],
+        "evaluate": [
+            "confusion_matrix", "roc_curve", "classification_report", "OperatingPoint",
+            "misclassified", "threshold_for", "auc", "misclassified_gallery",
+            "segmentation_scores", "compare_denoisers", "CLASSICAL_DENOISERS",
+            "plot_confusion_matrix", "plot_roc",
+        ],
+        "explain": [
+            "grad_cam", "occlusion_sensitivity", "overlay_saliency",
+        ],
+    },
+)

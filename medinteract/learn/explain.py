@@ -14,7 +14,7 @@ Occlusion sensitivity (Zeiler & Fergus, 2014) needs no gradient and works with e
 class probability drops when each region is hidden.
 
 Both return maps in ``[0, 1]`` with the image's height and width; :func:`overlay_saliency`
-draws one over the image with the display core (:func:`medinteract.display.render`).
+draws one over the image with the display core (:func:`medinteract.display.rendering`).
 """
 
 from __future__ import annotations
@@ -238,7 +238,7 @@ def overlay_saliency(image: np.ndarray, saliency: np.ndarray, *, mask: np.ndarra
                      opacity: float = 0.5, cmap: str = "inferno") -> np.ndarray:
     """Blend a saliency map over a ``[0, 1]`` image (RGB uint8), optionally outlining a mask.
 
-    Uses the display core: the image is rendered in grey (:func:`medinteract.display.render`),
+    Uses the display core: the image is rendered in grey (:func:`medinteract.display.rendering`),
     the map with ``cmap``, and a ground-truth ``mask`` (e.g. the nodule) is drawn as a contour.
 
     Parameters

@@ -14,7 +14,7 @@ puts a menu of a category's ops above their panels.
 from medinteract.ops import median
 """
 
-from medinteract.panels.annotate import AnnotatePanel, annotate
+from medinteract.panels.annotating import AnnotatePanel, annotate
 from medinteract.panels.chooser import OpChooser, choose
 from medinteract.panels.base import BACKGROUND_MS, PREVIEW_MS, Panel, panel, summarize
 from medinteract.panels.denoising import DenoisePanel, EnhancePanel, denoise, enhance

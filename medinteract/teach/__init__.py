@@ -18,7 +18,7 @@ answer away. Solutions live in ``notebooks/solutions/`` and CI runs them through
 """
 
 from medinteract.teach.answers import AnswerError
-from medinteract.teach.exercise import Exercise, check, exercise, list_exercises, register
+from medinteract.teach.exercises import Exercise, check, exercise, list_exercises, register
 from medinteract.teach.feedback import Criterion, Feedback
 
 __all__ = ["check", "exercise", "list_exercises", "register", "Exercise", "Feedback",

@@ -20,7 +20,7 @@ from medinteract.ops.metrics import dice, psnr
 from medinteract.scan import Scan, Window
 from medinteract.teach.answers import (AnswerError, as_image, as_mask, as_number, as_numbers,
                                        as_window, describe)
-from medinteract.teach.exercise import Exercise, Grade, register
+from medinteract.teach.exercises import Exercise, Grade, register
 from medinteract.teach.feedback import Criterion
 
 __all__: list[str] = []

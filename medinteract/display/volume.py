@@ -20,7 +20,7 @@ import numpy as np
 
 from medinteract.display.base import DisplayBase, Pane, as_scan
 from medinteract.display.geometry import AXIS_NAMES
-from medinteract.display.render import Pixels, compose
+from medinteract.display.rendering import Pixels, compose
 from medinteract.display.viewer import _check_labels
 from medinteract.scan import Scan, Window
 

@@ -13,7 +13,7 @@ from medinteract.display.base import Pane, SliceDisplay, as_scan, check_labels, 
 from medinteract.display.color import DIFFERENCE_CMAP
 from medinteract.display.geometry import ViewState, probe, slice_geometry
 from medinteract.display.image import SliceImage
-from medinteract.display.render import Pixels, compose, to_rgb
+from medinteract.display.rendering import Pixels, compose, to_rgb
 from medinteract.scan import Scan, Window
 
 __all__ = ["COMPARE_MODES", "Compare", "compare", "ClickHandler"]
