@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 from scipy import ndimage
 
-from medinteract.scan import Scan, Window
+from medinteract.scan import Scan
 from medinteract.windowing import PRESETS
 
 __all__ = ["Phantom", "phantom", "LABEL_NAMES", "TISSUE_HU", "LUNG_WINDOW", "SYNTHETIC_STUDY_DATE"]
