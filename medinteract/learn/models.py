@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Sequence
 
 import keras
+import numpy as np
 from keras import layers, ops
 
 __all__ = [
@@ -24,23 +25,39 @@ __all__ = [
     "denoising_autoencoder",
     "dice_coefficient",
     "dice_loss",
+    "precise_batch_norm",
+    "PreciseBatchNorm",
     "LAST_CONV_LAYER",
     "LOGITS_LAYER",
 ]
 
-#: Name of the last convolution of :func:`small_cnn`, the layer Grad-CAM looks at.
-LAST_CONV_LAYER = "last_conv"
+#: Name of the rectified output of :func:`small_cnn`'s last convolution stage (the feature maps
+#: Grad-CAM weights).
+LAST_CONV_LAYER = "last_relu"
 #: Name of the pre-softmax class scores of :func:`small_cnn` (Grad-CAM differentiates these).
 LOGITS_LAYER = "logits"
 
 
-def _conv_block(x, filters: int, name: str, batch_norm: bool = True):
+def _layers_for(ndim: int):
+    """Convolution, max-pooling and global pooling layers for 2-D or 3-D inputs."""
+    if ndim == 2:
+        return (layers.Conv2D, layers.MaxPooling2D, layers.GlobalAveragePooling2D,
+                layers.GlobalMaxPooling2D)
+    if ndim == 3:
+        return (layers.Conv3D, layers.MaxPooling3D, layers.GlobalAveragePooling3D,
+                layers.GlobalMaxPooling3D)
+    raise ValueError(f"expected 2-D images or 3-D volumes with a channel axis, got {ndim} "
+                     "spatial dimensions")
+
+
+def _conv_block(x, filters: int, name: str, batch_norm: bool = True, ndim: int = 2):
+    conv = _layers_for(ndim)[0]
+    x = conv(filters, 3, padding="same", use_bias=not batch_norm, name=f"{name}_conv")(x)
     if not batch_norm:
-        return layers.Conv2D(filters, 3, padding="same", activation="relu",
-                             name=f"{name}_conv")(x)
-    x = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv")(x)
-    # momentum 0.9 (not Keras' 0.99): the moving statistics must settle within the few
-    # hundred steps of a classroom training run, or validation scores stay at chance.
+        return layers.Activation("relu", name=f"{name}_relu")(x)
+    # momentum 0.9 (not Keras' 0.99): the moving statistics must follow the weights within
+    # the few hundred steps of a classroom training run. They stay noisy estimates (an
+    # average over the last ~20 batches); PreciseBatchNorm replaces them by exact ones.
     x = layers.BatchNormalization(momentum=0.9, name=f"{name}_bn")(x)
     return layers.Activation("relu", name=f"{name}_relu")(x)
 
@@ -55,34 +72,50 @@ def small_cnn(
     pooling: str = "avg",
     learning_rate: float = 1e-3,
     augmentation: keras.Layer | None = None,
+    multilabel: bool = False,
     compile: bool = True,
 ) -> keras.Model:
-    """A small convolutional classifier (about 60 k parameters with the defaults).
+    """A small convolutional classifier for 2-D images or 3-D volumes.
 
-    Each stage is ``Conv 3x3 -> BatchNorm -> ReLU -> MaxPool 2x2``; the last stage's
-    convolution is named :data:`LAST_CONV_LAYER` (``"last_conv"``) for Grad-CAM and is not
-    pooled, then global average pooling, dropout, a dense layer of class scores named
-    :data:`LOGITS_LAYER` (``"logits"``) and a softmax.
+    Each stage is ``Conv 3x3 -> BatchNorm -> ReLU``, followed by ``MaxPool 2x2`` except for
+    the last stage, whose rectified output (named :data:`LAST_CONV_LAYER`) is what Grad-CAM
+    looks at. Then global average pooling, dropout, a dense layer of class scores named
+    :data:`LOGITS_LAYER` (``"logits"``) and a softmax (a sigmoid per finding for
+    multi-label data). Inputs with three spatial axes ``(d, h, w, c)`` get 3-D convolutions.
+
+    The BatchNormalization layers normalise with each batch's statistics while training and
+    with moving averages afterwards; train with the :class:`PreciseBatchNorm` callback so the
+    model you evaluate uses exact statistics (notebook 08 shows why it matters).
 
     Parameters
     ----------
     input_shape : sequence of int, optional
-        ``(height, width, channels)`` of one image.
+        ``(height, width, channels)`` of one image, or ``(depth, height, width, channels)``
+        of one volume.
     n_classes : int, optional
-        Number of classes; the output is a softmax over them (also for 2 classes, so
-        ``predict(x)[:, 1]`` is the probability of the positive class).
+        Number of classes (or of findings, for ``multilabel``); the output is a softmax over
+        them (also for 2 classes, so ``predict(x)[:, 1]`` is the probability of the positive
+        class).
     filters : sequence of int, optional
-        Number of filters per stage. Four stages (the last convolution sees 8x8 feature maps
-        of a 64x64 patch) learned the phantom task markedly faster than three in our runs.
+        Number of filters per stage; each stage but the last halves the resolution.
     dropout : float, optional
         Dropout rate before the classifier.
+    batch_norm : bool, optional
+        Batch normalisation in every stage (without it, convolutions get a bias).
+    pooling : {"avg", "max"}, optional
+        Global pooling of the last feature maps.
     learning_rate : float, optional
         Adam learning rate.
     augmentation : keras.Layer, optional
         Preprocessing layers applied during training only (for example
         :func:`medinteract.learn.augmentation`).
+    multilabel : bool, optional
+        Several independent 0/1 findings per sample (as MedMNIST's ChestMNIST): a sigmoid
+        per finding, binary cross-entropy, binary accuracy and a per-finding mean AUC as
+        metrics; targets are ``(n, n_classes)`` 0/1 arrays.
     compile : bool, optional
-        Compile with Adam, sparse categorical cross-entropy and accuracy.
+        Compile with Adam, sparse categorical cross-entropy and accuracy (or the multi-label
+        loss and metrics).
 
     Returns
     -------
@@ -90,32 +123,41 @@ def small_cnn(
         Takes ``(n, *input_shape)`` float32 in ``[0, 1]``, returns ``(n, n_classes)``
         probabilities.
     """
-    if n_classes < 2:
-        raise ValueError(f"n_classes must be at least 2, got {n_classes}")
+    if n_classes < (1 if multilabel else 2):
+        raise ValueError(f"n_classes must be at least {1 if multilabel else 2}, got {n_classes}")
     if not filters:
         raise ValueError("filters needs at least one stage")
+    ndim = len(input_shape) - 1
+    _, max_pool, global_avg, global_max = _layers_for(ndim)
+    if pooling not in ("avg", "max"):
+        raise ValueError(f"pooling must be 'avg' or 'max', got {pooling!r}")
     inputs = keras.Input(shape=tuple(input_shape), name="image")
     x = augmentation(inputs) if augmentation is not None else inputs
     for i, n in enumerate(filters[:-1]):
-        x = _conv_block(x, n, name=f"stage{i + 1}", batch_norm=batch_norm)
-        x = layers.MaxPooling2D(2, name=f"stage{i + 1}_pool")(x)
-    x = layers.Conv2D(filters[-1], 3, padding="same", activation="relu", name=LAST_CONV_LAYER)(x)
-    if pooling == "max":
-        x = layers.GlobalMaxPooling2D(name="global_pool")(x)
-    elif pooling == "avg":
-        x = layers.GlobalAveragePooling2D(name="global_pool")(x)
-    else:
-        raise ValueError(f"pooling must be 'avg' or 'max', got {pooling!r}")
+        x = _conv_block(x, n, name=f"stage{i + 1}", batch_norm=batch_norm, ndim=ndim)
+        x = max_pool(2, name=f"stage{i + 1}_pool")(x)
+    x = _conv_block(x, filters[-1], name="last", batch_norm=batch_norm, ndim=ndim)
+    x = (global_avg if pooling == "avg" else global_max)(name="global_pool")(x)
     x = layers.Dropout(dropout, name="dropout")(x)
     logits = layers.Dense(n_classes, name=LOGITS_LAYER)(x)
-    outputs = layers.Activation("softmax", name="probabilities")(logits)
+    outputs = layers.Activation("sigmoid" if multilabel else "softmax", name="probabilities")(
+        logits)
     model = keras.Model(inputs, outputs, name="small_cnn")
     if compile:
-        model.compile(
-            optimizer=keras.optimizers.Adam(learning_rate),
-            loss="sparse_categorical_crossentropy",
-            metrics=["accuracy"],
-        )
+        if multilabel:
+            model.compile(
+                optimizer=keras.optimizers.Adam(learning_rate),
+                loss="binary_crossentropy",
+                metrics=[keras.metrics.BinaryAccuracy(name="accuracy"),
+                         keras.metrics.AUC(multi_label=True, num_labels=n_classes,
+                                           name="auc")],
+            )
+        else:
+            model.compile(
+                optimizer=keras.optimizers.Adam(learning_rate),
+                loss="sparse_categorical_crossentropy",
+                metrics=["accuracy"],
+            )
     return model
 
 
@@ -251,3 +293,113 @@ def denoising_autoencoder(
         model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="mse",
                       metrics=["mae"])
     return model
+
+
+# -- BatchNormalization statistics ------------------------------------------------------------
+def precise_batch_norm(model: keras.Model, x, *, batch_size: int = 256,
+                       max_samples: int | None = 4096, seed: int = 0) -> int:
+    """Set every BatchNormalization layer's moving statistics to exact ones computed from ``x``.
+
+    During training a BatchNormalization layer normalises each batch with that batch's own
+    mean and variance, and keeps exponential moving averages of them for inference. After a
+    short training run those averages are estimates from the last few dozen batches (with
+    momentum 0.9, about 20), made while the weights were still changing: a few percent of a
+    standard deviation off. A network that detects small structures can be very sensitive to
+    that (notebook 08 measures it). This function replaces them by the mean and variance of
+    each layer's inputs over ``x`` with the current weights, layer after layer (each layer
+    sees inputs normalised with the exact statistics of the layers before it): "precise
+    BatchNorm" (Wu & Johnson, *Rethinking "Batch" in BatchNorm*, 2021). No trainable weight
+    changes.
+
+    Parameters
+    ----------
+    model : keras.Model
+        A functional model (for example :func:`small_cnn`) whose BatchNormalization layers
+        are its own layers (not inside a nested model).
+    x : ndarray
+        Training inputs ``(n, ...)`` as fed to the model (augmentation layers are inactive,
+        so the statistics are those of the images the model will be applied to).
+    batch_size : int, optional
+        Samples per forward pass (the result does not depend on it).
+    max_samples : int or None, optional
+        Use a seeded random subset of at most this many samples (None: all of them).
+    seed : int, optional
+        Seed of the subset.
+
+    Returns
+    -------
+    int
+        The number of BatchNormalization layers updated.
+    """
+    x = np.asarray(x)
+    if max_samples is not None and len(x) > max_samples:
+        pick = np.random.default_rng(seed).choice(len(x), size=max_samples, replace=False)
+        x = x[np.sort(pick)]
+    if not len(x):
+        raise ValueError("precise_batch_norm needs at least one sample")
+    norms = [layer for layer in model.layers if isinstance(layer, layers.BatchNormalization)]
+    inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs
+    for norm in norms:
+        probe = keras.Model(inputs, norm.input, name=f"{norm.name}_inputs")
+        axes: tuple[int, ...] | None = None
+        total = total_sq = None
+        count = 0
+        for start in range(0, len(x), batch_size):
+            values = np.asarray(keras.ops.convert_to_numpy(
+                probe(x[start:start + batch_size], training=False)), dtype=np.float64)
+            channel = norm.axis if isinstance(norm.axis, int) else norm.axis[0]
+            channel %= values.ndim
+            axes = tuple(a for a in range(values.ndim) if a != channel)
+            batch_sum = values.sum(axis=axes)
+            batch_sq = np.square(values).sum(axis=axes)
+            total = batch_sum if total is None else total + batch_sum
+            total_sq = batch_sq if total_sq is None else total_sq + batch_sq
+            count += values.size // batch_sum.size
+        mean = total / count
+        variance = np.maximum(total_sq / count - np.square(mean), 0.0)
+        norm.moving_mean.assign(mean.astype(np.float32))
+        norm.moving_variance.assign(variance.astype(np.float32))
+    return len(norms)
+
+
+class PreciseBatchNorm(keras.callbacks.Callback):
+    """Keras callback: exact BatchNormalization statistics for every validation and at the end.
+
+    Before each validation pass inside ``model.fit`` (so validation scores, early stopping and
+    any dashboard see the model as it will be used) and when training ends, it calls
+    :func:`precise_batch_norm` with the training inputs. Training itself is unchanged: the
+    moving averages keep being updated from each batch in between.
+
+    Parameters
+    ----------
+    x : ndarray
+        The training inputs (``x`` of ``model.fit``).
+    batch_size, max_samples, seed
+        As for :func:`precise_batch_norm`.
+
+    Examples
+    --------
+    >>> model.fit(x, y, validation_data=(x_val, y_val),
+    ...           callbacks=[PreciseBatchNorm(x)])  # doctest: +SKIP
+    """
+
+    def __init__(self, x, *, batch_size: int = 256, max_samples: int | None = 4096,
+                 seed: int = 0):
+        super().__init__()
+        self.x = x
+        self.options = {"batch_size": batch_size, "max_samples": max_samples, "seed": seed}
+        self._fitting = False
+
+    def _update(self) -> None:
+        precise_batch_norm(self.model, self.x, **self.options)
+
+    def on_train_begin(self, logs=None):
+        self._fitting = True
+
+    def on_test_begin(self, logs=None):
+        if self._fitting:  # validation inside fit; a separate evaluate() leaves the model alone
+            self._update()
+
+    def on_train_end(self, logs=None):
+        self._fitting = False
+        self._update()
