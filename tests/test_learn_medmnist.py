@@ -58,7 +58,7 @@ def test_fixture_keeps_the_published_class_balance(tmp_path):
             assert npz[f"{split}_labels"].mean() == pytest.approx(0.74, abs=0.01)
     default = write_medmnist_fixture(tmp_path / "default", "pneumoniamnist")
     with np.load(default) as npz:  # a tenth of the real file, within bounds
-        assert [len(npz[f"{s}_labels"]) for s in SPLITS] == [470, 52, 62]
+        assert [len(npz[f"{s}_labels"]) for s in SPLITS] == [470, 100, 100]
 
 
 def test_fixture_is_reproducible_and_written_atomically(tmp_path):

@@ -164,11 +164,11 @@ def _fixture_images(rng: np.random.Generator, labels: np.ndarray, info: MedMNIST
                       dtype=np.uint8)
     for i, row in enumerate(labels):
         image = 110 + 25 * _smooth_field(rng, spatial, sigma=size / 8)
-        image += 12 * rng.standard_normal(spatial)  # pixel noise
+        image += 10 * rng.standard_normal(spatial)  # pixel noise
         for j in np.flatnonzero(row):
             center = spots[j] + rng.normal(0, size / 14, info.ndim)
-            radius = rng.uniform(size / 12, size / 7)
-            image += rng.uniform(55, 85) * _blob(spatial, center, radius)
+            radius = rng.uniform(size / 10, size / 6)
+            image += rng.uniform(80, 120) * _blob(spatial, center, radius)
         grey = np.clip(np.round(image), 0, 255).astype(np.uint8)
         images[i] = grey[..., None] if info.n_channels == 3 else grey
     return images
@@ -212,7 +212,7 @@ def write_medmnist_fixture(
         One of :data:`MEDMNIST`.
     n_samples : (int, int, int), optional
         Samples in train, validation and test; by default about a tenth of the real file,
-        between 40 and 600 per split.
+        between 100 and 600 per split.
     seed : int, optional
         Seed of the images and labels.
 
@@ -225,7 +225,7 @@ def write_medmnist_fixture(
 
     info = _info(name)
     if n_samples is None:
-        n_samples = tuple(int(np.clip(n // 10, 40, 600)) for n in info.n_samples)
+        n_samples = tuple(int(np.clip(n // 10, 100, 600)) for n in info.n_samples)
     if len(n_samples) != 3 or min(n_samples) < 1:
         raise ValueError(f"n_samples must be three positive counts, got {n_samples}")
     rng = np.random.default_rng(seed)
