@@ -184,3 +184,39 @@ def test_bootstrap_interval_of_a_difference_between_two_models():
     diff = bootstrap_interval(y, both, auc_difference, n_resamples=400)
     assert diff.estimate == pytest.approx(auc_difference(y, both))
     assert diff.low > 0, "the better model is better with 95 % confidence"
+
+
+@pytest.mark.parametrize("name", ["auc", "accuracy", "sensitivity", "specificity",
+                                  "precision", "recall", "f1"])
+def test_named_statistics_on_many_resamples_at_once_equal_the_report(name):
+    # the bootstrap computes named statistics for all resamples at once; each row must equal
+    # classification_report (scikit-learn) on that resample, ties and empty cells included
+    from medinteract.learn.evaluate import _batched_statistic
+
+    y, p = _overconfident(80, seed=9)
+    p = np.round(p, 1)  # ties
+    rows = np.random.default_rng(9).integers(0, y.size, (25, y.size))
+    batched = _batched_statistic(name, 0.9)(y[rows], p[rows])
+    for row, value in zip(rows, batched):
+        if y[row].all() or not y[row].any():
+            continue
+        expected = getattr(classification_report(y[row], p[row], threshold=0.9), name)
+        assert value == pytest.approx(expected)
+
+
+def test_bootstrap_interval_compared_to_another_model_is_paired():
+    y, good = _calibrated(600, seed=8)
+    rng = np.random.default_rng(8)
+    worse = np.clip(good + rng.normal(0, 0.3, good.shape), 0, 1)
+    diff = bootstrap_interval(y, good, "auc", compared_to=worse, n_resamples=400)
+    assert diff.estimate == pytest.approx(skm.roc_auc_score(y, good) - skm.roc_auc_score(y, worse))
+    assert diff.low > 0
+    # the same difference through a function of both models' scores (called per resample)
+    both = np.stack([good, worse], axis=1)
+    slow = bootstrap_interval(y, both, lambda t, s: skm.roc_auc_score(t, s[:, 0])
+                              - skm.roc_auc_score(t, s[:, 1]), n_resamples=400)
+    assert slow.estimate == pytest.approx(diff.estimate)
+    assert slow.low == pytest.approx(diff.low, abs=1e-9)
+    assert slow.high == pytest.approx(diff.high, abs=1e-9)
+    with pytest.raises(ValueError, match="rows"):
+        bootstrap_interval(y, good, "auc", compared_to=worse[:-1])
