@@ -425,7 +425,7 @@ def phantom_patches(
     nodule_radius_mm: tuple[float, float] = (2.5, 8.0),
     nodule_hu: tuple[float, float] = (-650.0, 60.0),
     noise_hu: float = 25.0,
-    patches_per_nodule: int = 3,
+    patches_per_nodule: int = 6,
     negative_ratio: float = 1.0,
     jitter: float = 0.2,
     fractions: tuple[float, float, float] = (0.6, 0.2, 0.2),
