@@ -235,3 +235,18 @@ def test_compare_denoisers_ranks_the_autoencoder_against_every_classical_filter(
     assert chosen["params"].iloc[1] == {"sigma": 2.0}
     with pytest.raises(ValueError, match="no parameter"):
         compare_denoisers(noisy[:2], clean[:2], filters={"gaussian": {"radius": 2}})
+
+
+def test_tensorflow_retracing_notice_is_dropped_other_warnings_pass(caplog):
+    # several models in one notebook each trace their own predict function; TensorFlow counts
+    # them together and prints a retracing notice into the notebook: medinteract.learn drops it
+    import logging
+
+    import medinteract.learn  # noqa: F401
+
+    logger = logging.getLogger("tensorflow")
+    with caplog.at_level(logging.WARNING, logger="tensorflow"):
+        logger.warning("5 out of the last 13 calls to <function f at 0x1> triggered "
+                       "tf.function retracing. Tracing is expensive ...")
+        logger.warning("a real warning")
+    assert [r.getMessage() for r in caplog.records] == ["a real warning"]

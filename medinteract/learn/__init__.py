@@ -29,6 +29,7 @@ explain
     :func:`grad_cam`, :func:`occlusion_sensitivity`, :func:`overlay_saliency`.
 """
 
+import logging as _logging
 import os as _os
 
 import lazy_loader as _lazy
@@ -39,5 +40,21 @@ import lazy_loader as _lazy
 # errors still show. It must be set before TensorFlow is imported, i.e. before Keras is, which
 # is why it is set here, and only when the user has not chosen a level.
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
+
+
+class _RetracingNotice(_logging.Filter):
+    """Drops TensorFlow's "N out of the last M calls to <function> triggered tf.function
+    retracing" notice. Keras gives every model its own compiled predict function, and
+    TensorFlow counts the traces of all of them together, so a notebook that trains and
+    compares a few models gets this performance hint although nothing is retraced in a loop.
+    Every other TensorFlow message passes."""
+
+    def filter(self, record: _logging.LogRecord) -> bool:
+        return "triggered tf.function retracing" not in record.getMessage()
+
+
+_TENSORFLOW_LOGGER = _logging.getLogger("tensorflow")
+if not any(isinstance(f, _RetracingNotice) for f in _TENSORFLOW_LOGGER.filters):
+    _TENSORFLOW_LOGGER.addFilter(_RetracingNotice())
 
 __getattr__, __dir__, __all__ = _lazy.attach_stub(__name__, __file__)
