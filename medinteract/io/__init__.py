@@ -3,6 +3,7 @@
 - :func:`load` turns a file, a folder or a list of files into a :class:`~medinteract.Scan`
   in physical units.
 - :func:`dicom_table` lists the series a folder holds, reading headers only.
+- :mod:`medinteract.io.dicomweb` searches a DICOMweb server (PACS) and loads series from it.
 - :func:`write_dicom_series` writes a scan as a DICOM series, :func:`write_nifti` an image or
   label volume as NIfTI aligned with a scan; :func:`anonymize` de-identifies DICOM files.
 
@@ -17,6 +18,7 @@ import lazy_loader as _lazy
 
 __getattr__, __dir__, __all__ = _lazy.attach(
     __name__,
+    submodules=["dicomweb"],
     submod_attrs={
         "loader": ["load"],
         "series": ["dicom_table"],
@@ -26,6 +28,7 @@ __getattr__, __dir__, __all__ = _lazy.attach(
 )
 
 if TYPE_CHECKING:  # pragma: no cover
+    from medinteract.io import dicomweb
     from medinteract.io.anonymization import anonymize
     from medinteract.io.loader import load
     from medinteract.io.series import dicom_table
