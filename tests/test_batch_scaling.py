@@ -77,3 +77,32 @@ def test_region_intensities_equal_scipy_over_the_whole_volume() -> None:
         column = next(c for c in table.columns if c.startswith(f"{stat}_"))
         np.testing.assert_array_equal(table[column].to_numpy(),
                                       np.asarray(reference(values, labels, index), float))
+
+
+def test_threads_collect_their_own_warnings_at_the_same_time() -> None:
+    """Two threads collect warnings at once (loads of a threaded batch no longer take turns),
+    each gets only its own, and the warnings machinery is as before afterwards."""
+    import threading
+    import warnings
+
+    from medinteract.batch.work import collected_warnings
+
+    shown, filters = warnings.showwarning, list(warnings.filters)
+    both_inside = threading.Barrier(2, timeout=10)
+    caught: dict[str, list[str]] = {}
+
+    def collect(name: str) -> None:
+        with collected_warnings() as mine:
+            both_inside.wait()  # would time out if one thread had to wait for the other
+            for _ in range(2):
+                warnings.warn(f"from {name}", UserWarning, stacklevel=1)
+            both_inside.wait()
+        caught[name] = [str(w.message) for w in mine]
+
+    threads = [threading.Thread(target=collect, args=(n,)) for n in ("a", "b")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert caught == {"a": ["from a", "from a"], "b": ["from b", "from b"]}
+    assert warnings.showwarning is shown and warnings.filters == filters
