@@ -257,6 +257,29 @@ def test_time_out(silent_server) -> None:
     assert silent_server in str(caught.value)
 
 
+def test_a_web_page_that_is_not_dicomweb(tmp_path) -> None:
+    """A URL that serves something else (here a plain web server's file) is named as such."""
+    import functools
+    import http.server
+    import threading
+
+    (tmp_path / "studies").write_text("<html><body>a web page</body></html>")
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+    handler = functools.partial(Quiet, directory=str(tmp_path))
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler) as web:
+        threading.Thread(target=web.serve_forever, daemon=True).start()
+        url = f"http://127.0.0.1:{web.server_address[1]}"
+        try:
+            with pytest.raises(DicomWebError, match="not DICOM JSON.*DICOMweb root") as caught:
+                dicomweb.search_studies(url)
+        finally:
+            web.shutdown()
+    assert url in str(caught.value)
+
+
 @pytest.mark.parametrize("options, message", [
     ({"url": "ftp://pacs/dicom-web"}, "starts with http"),
     ({"url": "http://me:secret@pacs/dicom-web"}, "not in the URL"),

@@ -173,9 +173,8 @@ class Server:
         if self.username is not None:
             session.auth = (self.username, self.password or "")
         headers = {"Authorization": f"Bearer {self.token}"} if self.token is not None else None
-        with _translated(self, self.url):
-            client = DICOMwebClient(self.url, session=session, headers=headers,
-                                    timeout=self.timeout)
+        client = DICOMwebClient(self.url, session=session, headers=headers,
+                                timeout=self.timeout)
         # fail at once on "server busy" answers instead of waiting through back-off retries
         client.set_http_retry_params(retry=False)
         return client
@@ -208,6 +207,7 @@ def _public(url: str) -> str:
 def _translated(server: Server, url: str) -> Iterator[None]:
     """Turn what requests and dicomweb-client raise into a :class:`DicomWebError`."""
     import requests
+    from pydicom.errors import InvalidDicomError
 
     try:
         yield
@@ -229,9 +229,16 @@ def _translated(server: Server, url: str) -> Iterator[None]:
         raise DicomWebError(where, f"could not connect to the server ({_reason(err)})",
                             "check the URL and that the server is running and reachable "
                             "from this machine") from None
+    except requests.JSONDecodeError:
+        raise DicomWebError(_public(url), "the server's answer is not DICOM JSON",
+                            "check that the URL is the server's DICOMweb root") from None
     except requests.RequestException as err:
         raise DicomWebError(_public(url), f"the request failed ({type(err).__name__}: "
                                           f"{err})") from None
+    except (ValueError, InvalidDicomError) as err:  # dicomweb-client / pydicom on the answer
+        raise DicomWebError(_public(url), f"the server's answer could not be read as DICOMweb "
+                                          f"({type(err).__name__}: {err})",
+                            "check that the URL is the server's DICOMweb root") from None
 
 
 def _http_error(server: Server, url: str, status: int | None, reason: str) -> DicomWebError:
