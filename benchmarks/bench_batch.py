@@ -149,7 +149,8 @@ class Runs:
         return calm or list(range(len(self.seconds)))
 
 
-def timed_run(inputs: Path, out: Path, **options: Any) -> tuple[float, float, batch.BatchReport]:
+def timed_run(inputs: Any, out: Path,
+              **options: Any) -> tuple[float, float, batch.BatchReport]:
     shutil.rmtree(out, ignore_errors=True)
     meter = OthersMeter()
     meter.start()
@@ -191,7 +192,7 @@ def main() -> None:
         for n in (1, 2):
             start = time.perf_counter()
             cluster = LocalCluster(n_workers=n, processes=True, threads_per_worker=1,
-                                   host="127.0.0.1", dashboard_address=None,
+                                   host="127.0.0.1", dashboard_address=":0",
                                    silence_logs=logging.ERROR)
             client = Client(cluster)
             client.run(lambda: __import__("medinteract.batch.work"))  # warm imports
@@ -205,7 +206,8 @@ def main() -> None:
             configs.append(("LocalCluster", n, lambda n=n: {"client": clusters[n][1]}))
         load_before = os.getloadavg()
         try:
-            timed_run(inputs, work / "out", scheduler="threads", workers=1)  # warm-up
+            first = batch.find_scans(inputs).iloc[:1]
+            timed_run(first, work / "out", scheduler="threads", workers=1)  # warm-up
             for repeat in range(args.repeats):
                 order = configs if repeat % 2 == 0 else configs[::-1]  # interleave both ways
                 for name, n, options in order:
@@ -217,6 +219,10 @@ def main() -> None:
                     entry.per_scan.append(float(report.table["seconds"].median()))
                     print(f"{name} x{n}: {seconds:.1f} s, others {others:.2f} cores "
                           f"(before: {waited:.2f})", flush=True)
+                    if args.markdown:  # so far, in case the run is stopped
+                        args.markdown.write_text(markdown(
+                            args, shape, runs, startup, make_s, load_before,
+                            os.getloadavg()), encoding="utf-8")
             load_after = os.getloadavg()
         finally:
             for cluster, client in clusters.values():
@@ -238,6 +244,8 @@ def markdown(args: argparse.Namespace, shape: tuple[int, ...], runs: dict[str, R
     files = f"{shape[0]} files each" if args.format == "dicom" else "one .nii.gz each"
     all_others = [o for r in runs.values() for o in r.others]
     disturbed = sum(o >= args.quiet for o in all_others)
+    done = len(all_others)
+    planned = 6 * args.repeats
     lines = [
         "## Batch throughput at real size (`benchmarks/bench_batch.py`)",
         "",
@@ -246,7 +254,8 @@ def markdown(args: argparse.Namespace, shape: tuple[int, ...], runs: dict[str, R
         "threshold -> opening -> remove_small -> label -> region_table, with a NIfTI label "
         f"image, a region CSV and a manifest written per scan. {args.repeats} interleaved "
         f"repeats on {os.cpu_count()} CPUs ({platform.processor() or platform.machine()}, "
-        f"Python {platform.python_version()}).",
+        f"Python {platform.python_version()})."
+        + ("" if done == planned else f" **Partial: {done} of {planned} runs done.**"),
         "",
         f"Load from others: before each run the script waited for the rest of the machine to "
         f"use < {args.quiet} cores; during the runs others used {min(all_others):.2f}-"
