@@ -171,7 +171,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--quiet", type=float, default=0.2,
                         help="cores others may use for a run to count as undisturbed")
-    parser.add_argument("--max-wait", type=float, default=300.0,
+    parser.add_argument("--max-wait", type=float, default=120.0,
                         help="seconds to wait for a quiet machine before each run")
     parser.add_argument("--inputs", type=Path, help="folder for the inputs (kept; reused)")
     parser.add_argument("--markdown", type=Path, help="write the results to this file")
