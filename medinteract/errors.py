@@ -16,6 +16,9 @@ __all__ = [
     "AnonymizeError",
     "MedinteractWarning",
     "SeriesWarning",
+    "UnreadableFileWarning",
+    "GeometryWarning",
+    "PixelValueWarning",
 ]
 
 
@@ -70,4 +73,30 @@ class SeriesWarning(MedinteractWarning):
 
     Issued for missing slices (a gap larger than the regular spacing) and for duplicate slice
     positions (the duplicates are dropped).
+    """
+
+
+class UnreadableFileWarning(SeriesWarning):
+    """A file in a series folder looked like part of the series but could not be read.
+
+    Issued for empty, truncated or damaged files and for files named like DICOM that are not
+    DICOM. The file is left out, named in the message, and the slice-gap check says where the
+    missing slice(s) probably were.
+    """
+
+
+class GeometryWarning(MedinteractWarning):
+    """A file's geometry is missing or invalid, and a stated fallback was used instead.
+
+    Issued for a missing (CT, MR, PT) or invalid PixelSpacing, an unparsable or non-finite
+    ImagePositionPatient, a non-finite GridFrameOffsetVector entry and a degenerate or
+    non-orthonormal ImageOrientationPatient. The message names the file, the value found and
+    the fallback (see :func:`medinteract.io.load`).
+    """
+
+
+class PixelValueWarning(MedinteractWarning):
+    """A file's value transformation is invalid, and a stated fallback was used instead.
+
+    Issued for a RescaleSlope of 0, which would make every value equal RescaleIntercept.
     """

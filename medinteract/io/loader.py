@@ -7,7 +7,13 @@ from pathlib import Path
 from typing import Sequence
 
 from medinteract.errors import LoadError
-from medinteract.io.dicom import EMPTY_FILE, EMPTY_FILE_HINT, load_dicom_file, looks_like_dicom
+from medinteract.io.dicom import (
+    DICOM_SUFFIXES,
+    EMPTY_FILE,
+    EMPTY_FILE_HINT,
+    load_dicom_file,
+    looks_like_dicom,
+)
 from medinteract.io.formats import (
     IMAGE_SUFFIXES,
     NIFTI_SUFFIXES,
@@ -27,7 +33,6 @@ from medinteract.scan import Scan
 
 __all__ = ["load", "file_kind", "DICOM_SUFFIXES", "SUPPORTED"]
 
-DICOM_SUFFIXES = (".dcm", ".dicom", ".ima", "")
 SUPPORTED = "DICOM (.dcm or no extension), NIfTI (.nii, .nii.gz), PNG, JPEG, TIFF, BMP, GIF, " \
             ".npy and .npz"
 
