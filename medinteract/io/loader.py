@@ -60,7 +60,8 @@ def load(path_or_paths: PathInput | Sequence[PathInput], *,
     Returns
     -------
     Scan
-        ``array`` is float32 in physical units; see below.
+        ``array`` is float32 (float64 where float32 would change values) in physical units;
+        see below.
 
     Raises
     ------
@@ -80,6 +81,12 @@ def load(path_or_paths: PathInput | Sequence[PathInput], *,
     SeriesWarning
         Missing slices, duplicate slice positions, uneven spacing, slices without positions,
         or a sheared stack (gantry tilt).
+    UnreadableFileWarning
+        A file in a series folder named like DICOM could not be read (see the table below).
+    GeometryWarning
+        Missing or invalid geometry replaced by a fallback (see the table below).
+    PixelValueWarning
+        A RescaleSlope of 0 (see the table below).
 
     Notes
     -----
@@ -114,13 +121,61 @@ def load(path_or_paths: PathInput | Sequence[PathInput], *,
        gap is not filled), with the median spacing.
     6. Mixed image sizes, orientations (direction cosines differing by more than 1e-3) or pixel
        spacings raise SeriesError naming the odd files.
-    7. Slices without ImagePositionPatient/ImageOrientationPatient are ordered by
+    7. Slices without (usable) ImagePositionPatient/ImageOrientationPatient are ordered by
        InstanceNumber with a SeriesWarning; their spacing comes from SpacingBetweenSlices or
        SliceThickness (1.0 when absent).
     8. A series (or file) with one single-frame image gives a 2-D scan ``(y, x)``; multi-frame
        files give ``(z, y, x)`` with frames ordered by the same rules (enhanced files: Plane
        Position / Plane Orientation / Pixel Measures functional groups; RT Dose:
        GridFrameOffsetVector); frames without any position keep their stored order.
+
+    **What is checked.** Nothing is assumed silently: every problem below is reported, as a
+    warning (category in :mod:`medinteract.errors`) or an error, naming the file (and, for a
+    series, every file concerned, in one warning per distinct problem) and the fallback used.
+
+    ==========================================  ==================  ===========================
+    problem                                     reported as         fallback / outcome
+    ==========================================  ==================  ===========================
+    PixelSpacing zero, negative, NaN, not a     GeometryWarning     ImagerPixelSpacing or
+    number or not 2 values                                          NominalScannedPixelSpacing
+                                                                    if valid, else 1.0 mm
+    no PixelSpacing (nor Imager/Nominal) in a   GeometryWarning     1.0 mm (pixel units)
+    CT, MR or PT image
+    no PixelSpacing in other images             (documented only)   1.0 (pixel units)
+    ImagePositionPatient not 3 finite numbers   GeometryWarning     unknown: origin (0, 0, 0);
+                                                                    in a series, ordered by
+                                                                    InstanceNumber
+    ImageOrientationPatient not 6 finite        GeometryWarning     axial (1, 0, 0, 0, 1, 0)
+    numbers, a zero direction, or parallel
+    row and column directions
+    ImageOrientationPatient not orthonormal     GeometryWarning     orthonormalised (row kept)
+    (beyond 1e-3)
+    GridFrameOffsetVector entry not finite,     GeometryWarning     stored frame order, origin
+    or not one entry per frame                                      ImagePositionPatient,
+                                                                    spacing SpacingBetween-
+                                                                    Slices / SliceThickness / 1
+    RescaleSlope 0                              PixelValueWarning   slope 1
+    RescaleSlope, RescaleIntercept or           LoadError           none: values unknown
+    DoseGridScaling not a number
+    a file of a series folder named like        UnreadableFile-     left out; the stack is
+    DICOM that is empty, truncated, damaged     Warning             planned without it, so a
+    or not DICOM                                                    gap warning shows where it
+                                                                    was (or the warning says
+                                                                    the volume may be shorter)
+    a damaged element (e.g. unknown VR)         LoadError           none
+    unknown transfer syntax UID                 LoadError           none
+    compressed data no installed decoder        DecoderError        none; names each decoder's
+    supports (e.g. 12-bit JPEG in Pillow)                           answer
+    ==========================================  ==================  ===========================
+
+    **Data type.** ``Scan.array`` is float32 when float32 holds every value the file can store
+    exactly (integers up to 2**24, steps of the rescale slope up to ``slope * 2**24``): all
+    8- to 16-bit data (CT, MR, PET, CR, ultrasound, colour), Modality LUTs and Float Pixel
+    Data. It is float64 when float32 cannot: 32-bit integer pixels (e.g. RT Dose, which float32
+    would round by up to 128 counts), wider colour samples, and Double Float Pixel Data (see
+    :func:`medinteract.io.dicom.value_dtype`). A series takes the wider type of its files.
+    PALETTE COLOR images are expanded to RGB on the 0-255 scale (16-bit tables divided by
+    257), the range :func:`~medinteract.io.write_dicom_series` stores.
 
     **Other formats.** NIfTI's RAS world is converted to LPS and the array to ``(z, y, x)``;
     images have spacing 1.0 (pixels); ``.npz`` may carry ``spacing`` and ``origin`` arrays.
