@@ -265,6 +265,18 @@ def test_a_file_with_truncated_pixels_is_left_out_and_its_gap_reported(written_s
                for c, m in caught)
 
 
+def test_the_duplicate_of_an_unreadable_slice_takes_its_place(written_series):
+    import shutil
+
+    twin = written_series[2].with_name("IM_0003b.dcm")
+    shutil.copy(written_series[2], twin)  # same position: dropped as a duplicate at first
+    written_series[2].write_bytes(written_series[2].read_bytes()[:-50])
+    scan, caught = _load_series_warnings(written_series[0].parent)
+    assert scan.shape[0] == 6 and twin in scan.paths and written_series[2] not in scan.paths
+    assert not any("gap of" in m for _, m in caught)
+    assert any(c is UnreadableFileWarning and "IM_0003.dcm" in m for c, m in caught)
+
+
 def test_a_non_dicom_file_named_like_the_series_is_named(written_series):
     (written_series[0].parent / "IM_0007.dcm").write_text("not an image")
     (written_series[0].parent / "README.txt").write_text("notes about the series")

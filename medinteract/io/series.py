@@ -322,11 +322,14 @@ def load_series(found: Sequence[DicomSeries], choice: SeriesChoice | None,
         replan = plan_stack([placements[i] for i in readable], source)
         order = [readable[k] for k in replan.order]
         missing = [i for i in order if i not in rows]  # duplicates kept now instead of failed
+        extra = [_read_plane(series.files[i][0], notes, unreadable)[0] for i in missing]
+        if any(plane is None for plane in extra):
+            raise SeriesError(source, f"a slice and its duplicate both could not be read: "
+                                      f"{_problems(unreadable)}")
         for index in missing:
             rows[index] = len(rows)
-        volume = np.concatenate([volume[:len(rows) - len(missing)], np.stack(
-            [_read_plane(series.files[i][0], notes, [])[0] for i in missing])]) \
-            if missing else volume
+        if extra:
+            volume = np.concatenate([volume[:len(rows) - len(extra)], np.stack(extra)])
         volume = volume[[rows[i] for i in order]]
         plan = StackPlan(order, replan.slice_spacing, replan.pixel_spacing, replan.origin,
                          replan.direction, replan.warnings)
