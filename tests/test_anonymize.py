@@ -248,6 +248,18 @@ def test_non_dicom_files_are_skipped_and_reported(corpus):
     assert not list(dst.rglob("*.partial")) and not list(dst.rglob(".tmp-*"))  # no temporaries
 
 
+@pytest.mark.slow
+def test_truncated_files_are_skipped_not_copied_as_if_whole(corpus):
+    src, dst, report, _ = corpus
+    skipped = report[report["action"] == "skipped"].set_index("file")["note"]
+    for name in ("test_files/MR_truncated.dcm", "test_files/rtplan_truncated.dcm",
+                 "data/emri_small_jpeg_2k_lossless_too_short.dcm"):
+        if (src / name).exists():
+            assert skipped[name].startswith("truncated"), skipped.get(name)
+            assert not (dst / name).exists()
+    assert "declares 976 bytes but the file holds 711" in skipped["test_files/rtplan_truncated.dcm"]
+
+
 # -- single files and refusals ---------------------------------------------------------------------
 @pytest.fixture
 def ct_small() -> Path:

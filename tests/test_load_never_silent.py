@@ -336,6 +336,17 @@ def test_an_unknown_transfer_syntax_is_a_load_error(tmp_path, reader):
         err.value)
 
 
+@pytest.mark.parametrize("name, element", [
+    ("MR_truncated.dcm", "PixelData (7FE0,0010) declares 8192 bytes but the file holds 8130"),
+    ("rtplan_truncated.dcm", "BeamSequence (300A,00B0) declares 976 bytes"),
+])
+def test_a_truncated_element_is_named_not_read_as_if_whole(name, element):
+    path = dicom_file(name)
+    with pytest.raises(LoadError) as err:
+        load(path)
+    assert str(path) in str(err.value) and f"is truncated: {element}" in str(err.value)
+
+
 def test_jpeg_needing_a_12_bit_decoder_says_so_not_damaged():
     path = dicom_file("JPEG-lossy.dcm")
     with pytest.raises(DecoderError) as err:

@@ -83,6 +83,7 @@ from pydicom.uid import UID_dictionary, generate_uid
 
 from medinteract._atomic import atomic_path
 from medinteract.errors import AnonymizeError
+from medinteract.io.dicom import truncated_elements
 
 __all__ = ["anonymize", "BASIC_PROFILE", "REPORT_COLUMNS", "PROFILES"]
 
@@ -323,8 +324,10 @@ def anonymize(
         ``element`` (its location, e.g. ``SourceImageSequence[0].ReferencedSOPInstanceUID``),
         ``tag``, ``keyword``, ``action`` (``X`` removed, ``Z`` emptied, ``D`` dummy value,
         ``U`` new UID, ``added``), and ``note``. Files that are not DICOM (or are a DICOMDIR)
-        get one row with the action ``skipped``; files with burned-in annotation get a row with
-        the action ``check``. Original values are never included.
+        get one row with the action ``skipped``, as do truncated files (an element shorter
+        than its declared length, or a sequence cut before its end: a copy would look whole);
+        files with burned-in annotation get a row with the action ``check``. Original values
+        are never included.
 
     Raises
     ------
@@ -401,9 +404,12 @@ def _read(path: Path, label: str, session: _Session, single: bool) -> Dataset | 
     """The dataset of a DICOM file, or None (reported as skipped) for anything else."""
     problem = None
     try:
-        with open(path, "rb") as handle, warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with open(path, "rb") as handle, warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             dataset = _dcmread(handle)
+            truncated = truncated_elements(dataset) or [
+                str(w.message).split(" in file ")[0] for w in caught
+                if "End of file reached" in str(w.message)]
             for _ in dataset.iterall():  # convert every element now: problems surface here
                 pass
     except (InvalidDicomError, EOFError):
@@ -413,7 +419,9 @@ def _read(path: Path, label: str, session: _Session, single: bool) -> Dataset | 
     else:
         sop_class = dataset.file_meta.get("MediaStorageSOPClassUID", "") if hasattr(
             dataset, "file_meta") else ""
-        if sop_class == _MEDIA_DIRECTORY_STORAGE or "DirectoryRecordSequence" in dataset:
+        if truncated:  # a copy would look whole while missing what the file lost
+            problem = f"truncated ({truncated[0]}); not copied"
+        elif sop_class == _MEDIA_DIRECTORY_STORAGE or "DirectoryRecordSequence" in dataset:
             problem = "DICOMDIR (media directory) not copied; rebuild it from the output files"
         elif len(dataset) == 0:
             problem = "no data elements"

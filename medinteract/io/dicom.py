@@ -16,6 +16,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import pandas as pd
 import pydicom
+from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 from pydicom.multival import MultiValue
@@ -35,6 +36,7 @@ from medinteract.scan import METADATA_COLUMNS, Scan, Window
 
 __all__ = [
     "read_dataset",
+    "truncated_elements",
     "looks_like_dicom",
     "has_pixels",
     "describe_object",
@@ -168,8 +170,46 @@ def read_dataset(path: str | PathLike[str], *, header_only: bool = False,
                               f"({type(err).__name__}: {err})") from err
     _ensure_transfer_syntax(dataset)
     _check_transfer_syntax(dataset, path)
+    truncated = truncated_elements(dataset)
+    if truncated:
+        raise LoadError(path, f"is truncated: {truncated[0]}",
+                        "the file was probably not copied or downloaded completely")
     _check_elements(dataset, path)
     return dataset
+
+
+def truncated_elements(ds: Dataset, prefix: str = "") -> list[str]:
+    """The elements whose value the file cuts short, described for messages.
+
+    pydicom reads a truncated file without complaint, handing out the bytes that are there; an
+    element (not yet converted) whose declared length exceeds its bytes shows the cut. Call it
+    right after reading, before the elements are accessed.
+
+    Parameters
+    ----------
+    ds : Dataset
+        A dataset as returned by :func:`pydicom.dcmread`.
+    prefix : str, optional
+        Location of ``ds`` (for items of sequences).
+
+    Returns
+    -------
+    list of str
+        E.g. ``["PixelData (7FE0,0010) declares 8192 bytes but the file holds 8130"]``.
+    """
+    found = []
+    for tag in ds.keys():
+        raw = ds.get_item(tag)
+        if isinstance(raw, RawDataElement):
+            if raw.length != 0xFFFFFFFF and isinstance(raw.value, bytes) and \
+                    len(raw.value) < raw.length:
+                name = prefix + (pydicom.datadict.keyword_for_tag(tag) or "element")
+                found.append(f"{name} {raw.tag} declares {raw.length} bytes but the file "
+                             f"holds {len(raw.value)}")
+        elif raw is not None and raw.VR == "SQ":
+            for index, item in enumerate(raw.value or ()):
+                found += truncated_elements(item, f"{prefix}{raw.keyword}[{index}].")
+    return found
 
 
 def _check_transfer_syntax(ds: Dataset, path: str | PathLike[str]) -> None:
