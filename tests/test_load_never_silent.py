@@ -265,6 +265,14 @@ def test_a_file_with_truncated_pixels_is_left_out_and_its_gap_reported(written_s
                for c, m in caught)
 
 
+def test_a_damaged_file_named_in_a_list_is_an_error_not_left_out(written_series):
+    written_series[3].write_bytes(written_series[3].read_bytes()[:-50])
+    with pytest.raises(LoadError) as err:
+        load(written_series)
+    assert str(written_series[3]) in str(err.value) and "is truncated: PixelData" in str(
+        err.value)
+
+
 def test_the_duplicate_of_an_unreadable_slice_takes_its_place(written_series):
     import shutil
 

@@ -49,7 +49,8 @@ def load(path_or_paths: PathInput | Sequence[PathInput], *,
         - a DICOM file (single-frame, classic multi-frame or enhanced multi-frame);
         - a folder holding a DICOM series, searched recursively; files that are not DICOM
           (README, DICOMDIR, reports) are skipped;
-        - a list of DICOM files forming a series;
+        - a list of DICOM files forming a series (each must be readable: unlike in a folder,
+          a damaged file named in the list is a LoadError, not left out);
         - a NIfTI file (``.nii``, ``.nii.gz``);
         - a PNG, JPEG, TIFF, BMP or GIF image;
         - a ``.npy`` or ``.npz`` file.
@@ -209,7 +210,8 @@ def _load_path(path: Path, series: SeriesChoice | None) -> Scan:
     if not path.exists():
         raise LoadError(path, "does not exist", "check the path and the current folder")
     if path.is_dir():
-        return load_series(find_series(path), series, path, name=path.name)
+        return load_series(find_series(path), series, path, name=path.name,
+                           skip_unreadable=True)
     if path.stat().st_size == 0:
         raise LoadError(path, EMPTY_FILE, EMPTY_FILE_HINT)
     kind = _kind(path)

@@ -268,7 +268,8 @@ def _matches(series: DicomSeries, choice: SeriesChoice) -> bool:
 
 # -- stacking ---------------------------------------------------------------------------------
 def load_series(found: Sequence[DicomSeries], choice: SeriesChoice | None,
-                source: str | PathLike[str], name: str = "") -> Scan:
+                source: str | PathLike[str], name: str = "", *,
+                skip_unreadable: bool = False) -> Scan:
     """Choose a series and stack its files into a :class:`Scan` (see :func:`medinteract.io.load`).
 
     Parameters
@@ -281,6 +282,11 @@ def load_series(found: Sequence[DicomSeries], choice: SeriesChoice | None,
         The folder (or files' folder), named in messages.
     name : str, optional
         Name for the scan when the series has no SeriesDescription.
+    skip_unreadable : bool, optional
+        Leave out files whose pixels cannot be read, with an
+        :class:`~medinteract.errors.UnreadableFileWarning` (for a folder, which may hold a
+        damaged copy); by default (a list of files the user named) such a file is a
+        :class:`~medinteract.errors.LoadError`.
     """
     series = choose_series(found, choice, source)
     if len(series.files) == 1 and not series.unreadable:
@@ -300,7 +306,7 @@ def load_series(found: Sequence[DicomSeries], choice: SeriesChoice | None,
     unreadable = list(series.unreadable)
     for index in plan.order:
         path = series.files[index][0]
-        plane, ds = _read_plane(path, notes, unreadable)
+        plane, ds = _read_plane(path, notes, unreadable if skip_unreadable else None)
         if plane is None:
             continue
         if volume is None:
@@ -348,16 +354,19 @@ def load_series(found: Sequence[DicomSeries], choice: SeriesChoice | None,
     return Scan(volume, spacing=spacing, direction=plan.direction, **common)
 
 
-def _read_plane(path: Path, notes: Notices,
-                unreadable: list[tuple[Path, str]]) -> tuple[np.ndarray | None, Dataset | None]:
+def _read_plane(path: Path, notes: Notices, unreadable: list[tuple[Path, str]] | None
+                ) -> tuple[np.ndarray | None, Dataset | None]:
     """The physical values of one single-frame file, or (None, None) after recording in
-    ``unreadable`` why its pixels could not be read (a missing decoder still raises)."""
+    ``unreadable`` why its pixels could not be read (raises when ``unreadable`` is None, and
+    always for a missing decoder)."""
     try:
         ds = read_dataset(path, force=True)
         return physical_frames(ds, decode_frames(ds, path), notes, path.name)[0], ds
     except DecoderError:
         raise
     except LoadError as err:
+        if unreadable is None:
+            raise
         unreadable.append((path, err.problem))
         return None, None
 
