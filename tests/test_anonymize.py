@@ -428,8 +428,8 @@ def test_symbolic_links_are_not_followed(ct_small, tmp_path):
     assert skipped["file"].tolist() == ["link.dcm"]
 
 
-# -- actions resolved by the attribute's Type in the IOD ---------------------------------------------
-def _anonymized(name: str, tmp_path: Path) -> tuple[Dataset, Dataset, "pd.DataFrame"]:
+# -- actions resolved by the attribute's Type in the IOD ------------------------------------------
+def _anonymized(name: str, tmp_path: Path) -> tuple[Dataset, Dataset, pd.DataFrame]:
     source = Path(pydicom.data.get_testdata_file(name, download=False))
     report = anonymize(source, tmp_path / name)
     return _read(source), _read(tmp_path / name), report

@@ -5,7 +5,6 @@ Each broken input is built here from pydicom's own test files; nothing broken is
 
 from __future__ import annotations
 
-import copy
 import shutil
 import warnings
 from pathlib import Path
@@ -274,7 +273,6 @@ def test_a_damaged_file_named_in_a_list_is_an_error_not_left_out(written_series)
 
 
 def test_the_duplicate_of_an_unreadable_slice_takes_its_place(written_series):
-    import shutil
 
     twin = written_series[2].with_name("IM_0003b.dcm")
     shutil.copy(written_series[2], twin)  # same position: dropped as a duplicate at first
@@ -360,7 +358,8 @@ def test_jpeg_needing_a_12_bit_decoder_says_so_not_damaged():
     with pytest.raises(DecoderError) as err:
         load(path)
     message = str(err.value)
-    assert str(path) in message and "JPEG Extended" in message and "1.2.840.10008.1.2.4.51" in message
+    assert str(path) in message and "JPEG Extended" in message
+    assert "1.2.840.10008.1.2.4.51" in message
     assert "Pillow does not support 'JPEG Extended' for samples with 12-bit precision" in message
     assert "damaged or truncated" not in message
 

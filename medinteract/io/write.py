@@ -25,9 +25,11 @@ Capture Image Storage otherwise (also for ``bits=8``, since the CT and MR IODs r
 pixels). What is written validates against its IOD: ``dciodvfy`` (dicom3tools) reports no error
 for CT and MR volumes and images, 8-bit and RGB Secondary Capture (the tests check this). Values
 the writer cannot know (patient position, laterality, slice thickness of a single image, patient
-orientation of a Secondary Capture) are written empty, as their Type 2 / 2C allows. Geometry tags (ImagePositionPatient per slice,
-ImageOrientationPatient, PixelSpacing, SliceThickness, SpacingBetweenSlices) come from the scan's
-origin, direction and spacing, so that loading the folder gives the same geometry back.
+orientation of a Secondary Capture) are written empty, as their Type 2 / 2C allows.
+
+Geometry tags (ImagePositionPatient per slice, ImageOrientationPatient, PixelSpacing,
+SliceThickness, SpacingBetweenSlices) come from the scan's origin, direction and spacing, so that
+loading the folder gives the same geometry back.
 """
 
 from __future__ import annotations
