@@ -97,11 +97,12 @@ def load(path_or_paths: PathInput | Sequence[PathInput], *,
     (CR, DX, MG, ...) are mirrored within the range the stored bits can represent
     (``v' = low + high - v``), so that higher values are brighter; CT, PT and RT Dose values
     (and any RescaleType other than ``US``) are absolute quantities and are never changed.
-    YBR colour becomes RGB and PALETTE COLOR is expanded to RGB (``(y, x, 3)``).
+    YBR colour becomes RGB and PALETTE COLOR is expanded to RGB (``(y, x, 3)``) on 0-255.
 
     **Geometry.** ``spacing`` is in mm in array order; DICOM PixelSpacing is (row spacing,
-    column spacing) = (y, x) (ImagerPixelSpacing is used when PixelSpacing is absent; 1.0 when
-    neither is). ``origin`` is ImagePositionPatient of the first slice after sorting.
+    column spacing) = (y, x) (ImagerPixelSpacing, then NominalScannedPixelSpacing, is used
+    when PixelSpacing is absent; 1.0 when none is, with a warning for CT, MR and PT; see
+    "What is checked"). ``origin`` is ImagePositionPatient of the first slice after sorting.
     ``direction`` rows are the slice normal ``cross(row, column)`` of ImageOrientationPatient,
     the column direction (y) and the row direction (x). ``window`` is the file's first
     WindowCenter/WindowWidth (or the first frame's Frame VOI LUT), else the 0.5-99.5 percentile
