@@ -69,7 +69,7 @@ def test_region_intensities_equal_scipy_over_the_whole_volume() -> None:
     image = rng.normal(40.0, 200.0, size=(20, 40, 40)).astype(np.float32)
     labels = label(ndi.gaussian_filter(image, 2) > 60)
     assert labels.max() > 1
-    table = region_table(labels, image)
+    table = region_table(image, labels)
     index = table["label"].to_numpy()
     values = image.astype(np.float64)
     for stat, reference in (("mean", ndi.mean), ("std", ndi.standard_deviation),
