@@ -11,8 +11,9 @@ turn at points it chooses (between two training batches, say):
   no SIGINT handler swap, the running cell's parent header restored afterwards, so the cell's
   output keeps going to the cell);
 - every other message (above all ``execute_request``: the next cells of a "Run All") is never
-  run re-entrantly: it is handed back to the kernel's own shell handler, in arrival order, and
-  waits for the running cell to finish, as it would have anyway.
+  run re-entrantly: it is handed to the stream's own receive callback, exactly as the kernel's
+  event loop would have handed it on reading it (so it queues behind the running cell in
+  arrival order, with the messages the loop read before and after it).
 
 Why this and not something else:
 
@@ -53,6 +54,7 @@ class PendingComms:
 
     def __init__(self, kernel: Any, stream: Any) -> None:
         self._kernel = kernel
+        self._stream = stream
         self._socket = stream.socket
         self._polling = False
 
@@ -75,7 +77,8 @@ class PendingComms:
             concurrent = "concurrent" in inspect.signature(kernel.dispatch_shell).parameters
         except (ImportError, AttributeError, TypeError, ValueError):
             return None
-        if stream is None or not concurrent or not hasattr(kernel, "shell_main"):
+        if (stream is None or not concurrent or getattr(stream, "_recv_callback", None) is None
+                or not hasattr(stream, "_run_callback")):
             return None
         return cls(kernel, stream)
 
@@ -94,7 +97,8 @@ class PendingComms:
         try:
             while self._socket.getsockopt(zmq.EVENTS) & zmq.POLLIN:
                 try:
-                    frames = self._socket.recv_multipart(zmq.NOBLOCK, copy=False)
+                    frames = self._socket.recv_multipart(zmq.NOBLOCK,
+                                                         copy=self._stream._recv_copy)
                 except zmq.Again:
                     break
                 if self._message_type(frames) in COMM_MESSAGES:
@@ -135,8 +139,12 @@ class PendingComms:
             kernel.set_parent(ident, parent, channel="shell")
 
     def _hand_back(self, frames: list[Any]) -> None:
-        """Queue the message for the kernel's own handler, behind the running cell."""
-        asyncio.ensure_future(self._kernel.shell_main(None, frames))
+        """Give the message to the stream's callback, as the event loop would have on reading it.
+
+        Going through the very same path (same wrapping, same number of task hops) keeps the
+        kernel's arrival order with messages the loop read before or reads after this one.
+        """
+        self._stream._run_callback(self._stream._recv_callback, frames)
 
 
 async def _resume(coroutine: Any) -> None:

@@ -256,3 +256,23 @@ print("fit returned after", len(history.history["loss"]), "epochs")
     assert "fit returned after 3 epochs" in run.stdout() and run.stderr() == ""
     assert kernel.value("(dash.stopped_at, dash.progress.bar_style)") == (None, "success")
     assert kernel.value("dash.status.value").startswith("done: ")  # (history of all fits)
+
+
+def test_cells_queued_by_run_all_run_after_the_fit_in_their_order(kernel) -> None:
+    """"Run All" sends every cell at once: some wait in the kernel's loop, some in its socket.
+
+    Those the dashboard reads while looking for widget messages go back to the kernel the way
+    its loop would have passed them on, so they run after the fit, in the order sent.
+    """
+    button, status = ids(kernel)
+    subshell = kernel.create_subshell()
+    fit = kernel.queue_execute(FIT)
+    queued = [kernel.queue_execute(f"order = [*globals().get('order', []), {i}]")
+              for i in range(4)]
+    clicker = ClickDuringFit(kernel, button, status, subshell_id=subshell)
+    kernel.finish(fit, on_message=clicker)
+    counts = [kernel.finish(cell).reply["content"]["execution_count"] for cell in queued]
+    assert counts == list(range(fit.reply["content"]["execution_count"] + 1,
+                                fit.reply["content"]["execution_count"] + 5))
+    assert kernel.value("order") == [0, 1, 2, 3]
+    check_stopped_within_one_epoch(kernel, fit, clicker)

@@ -288,9 +288,11 @@ class TrainingDashboard(keras.callbacks.Callback):
                                           disabled=True)
         self.stop_button.on_click(self._on_stop)
         self.status = widgets.HTML(value=_text("waiting for model.fit"))
-        self.curves = widgets.Image(format="png", layout=widgets.Layout(max_width="560px"))
-        self.predictions = widgets.Image(format="png",
-                                         layout=widgets.Layout(max_width="100%"))
+        # images stay hidden until they have something to show (no broken-image icons)
+        self.curves = widgets.Image(format="png", layout=widgets.Layout(max_width="560px",
+                                                                        display="none"))
+        self.predictions = widgets.Image(format="png", layout=widgets.Layout(max_width="100%",
+                                                                             display="none"))
         self.caption = widgets.HTML(value="")
         self.widget = widgets.VBox([
             widgets.HBox([self.progress, self.stop_button],
@@ -375,11 +377,13 @@ class TrainingDashboard(keras.callbacks.Callback):
         if not self.stop_requested:
             self._update_progress(time.monotonic())
         self.curves.value = render_curves(self.history)
+        self.curves.layout.display = None
         if self.sample_x is not None:
             prediction = keras.ops.convert_to_numpy(self.model.predict_on_batch(self.sample_x))
             prediction = np.asarray(prediction)
             self.predictions.value = render_predictions(self.sample_x, self.sample_y,
                                                         prediction)
+            self.predictions.layout.display = None
             self.caption.value = _text(prediction_caption(self.sample_y, prediction,
                                                           self.class_names))
         self._handle_widget_messages(time.monotonic())
@@ -403,6 +407,7 @@ class TrainingDashboard(keras.callbacks.Callback):
             self.status.value = _text(f"done: {self._summary_line()} "
                                       f"({_format_seconds(elapsed)})")
         self.curves.value = render_curves(self.history, title=self._summary_line())
+        self.curves.layout.display = None
         if self._handle is not None:
             self._handle.update(self)
 
