@@ -88,7 +88,7 @@ def gil_probe(inputs: Path, seconds: float = 1.0) -> dict[str, float]:
         "load a DICOM series (pydicom)": lambda: mi.load(sorted(inputs.iterdir())[0]),
         "gaussian (scipy.ndimage)": lambda: gaussian(scan, sigma=0.8),
         "median size 5 (scipy.ndimage)": lambda: median(scan, size=5),
-        "region_table (skimage, pandas)": lambda: region_table(labels, scan),
+        "region_table (skimage, pandas)": lambda: region_table(scan, labels),
     }
 
     def count(duration: float) -> int:

@@ -14,6 +14,7 @@ __all__ = [
     "DecoderError",
     "SeriesError",
     "AnonymizeError",
+    "ParameterError",
     "MedinteractWarning",
     "SeriesWarning",
 ]
@@ -59,6 +60,39 @@ class SeriesError(LoadError):
 
 class AnonymizeError(MedinteractError, ValueError):
     """Anonymization was refused or failed (for example ``dst`` inside ``src``)."""
+
+
+class ParameterError(MedinteractError, ValueError):
+    """A parameter value that an op does not allow: out of range, of the wrong type, unknown.
+
+    The message names the op, the parameter, the value, what is wrong and what is allowed,
+    e.g. ``gaussian: sigma=20.0 is out of range; allowed: a number from 0 to 10 mm``.
+
+    Parameters
+    ----------
+    op : str
+        The op's name.
+    parameter : str
+        The parameter's name.
+    value : object
+        The value refused.
+    problem : str
+        What is wrong, as the end of a sentence starting with the value ("is out of range").
+    allowed : str, optional
+        What is allowed, in words.
+    """
+
+    def __init__(self, op: str, parameter: str, value: object, problem: str,
+                 allowed: str | None = None) -> None:
+        self.op = op
+        self.parameter = parameter
+        self.value = value
+        self.problem = problem
+        self.allowed = allowed
+        message = f"{op}: {parameter}={value!r} {problem}"
+        if allowed:
+            message += f"; allowed: {allowed}"
+        super().__init__(message)
 
 
 class MedinteractWarning(UserWarning):

@@ -129,7 +129,7 @@ def region_table_of(result: np.ndarray, scan: Scan) -> pd.DataFrame | None:
     else:
         return None
     image = scan if labels.shape == scan.shape else None
-    return region_table(labels, image, spacing=scan.spacing if image is None else None)
+    return region_table(image, labels, spacing=scan.spacing if image is None else None)
 
 
 # -- one scan --------------------------------------------------------------------------------
