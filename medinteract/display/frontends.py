@@ -266,7 +266,7 @@ def _viewer_urls() -> list[str]:
     return []
 
 
-_PROBE_ESM = """
+_PROBE_ESM = r"""
 function timeout(ms, what) {
   return new Promise((resolve) => setTimeout(() => resolve(what), ms));
 }
@@ -396,11 +396,17 @@ class OnlineView3D(widgets.VBox):
                            "viewer (itkwidgets)")
 
     def _start(self) -> None:
-        try:
-            with self._output:
+        # imjoy_rpc (under itkwidgets) finds out it runs in Jupyter from the name get_ipython,
+        # which IPython puts in builtins only while a cell runs, not in this comm handler.
+        os.environ.setdefault("IMJOY_RPC_CONNECTION", "jupyter")
+        failure: Exception | None = None
+        with self._output:  # (an Output would print an exception and swallow it)
+            try:
                 self.viewer = self._start_viewer()
-        except Exception as error:  # noqa: BLE001 - any failure of the optional viewer
-            self.fall_back(f"itkwidgets failed ({type(error).__name__}: {error})")
+            except Exception as error:  # noqa: BLE001 - any failure of the optional viewer
+                failure = error
+        if failure is not None:
+            self.fall_back(f"itkwidgets failed ({type(failure).__name__}: {failure})")
             return
         self.state = "interactive"
         self.children = [self._output, self._probe]
