@@ -134,8 +134,9 @@ def main() -> int:
         for name, python in envs.items():
             for label, code in (("01 imports", FIRST_IMPORTS), ("import keras", KERAS_IMPORT)):
                 drop_caches()
-                timings.setdefault((name, f"{label}, cold"), []).append(timed_python(python, code))
-                timings.setdefault((name, f"{label}, warm"), []).append(timed_python(python, code))
+                for state in ("cold", "warm"):  # the cold run fills the cache for the warm one
+                    seconds = timed_python(python, code)
+                    timings.setdefault((name, f"{label}, {state}"), []).append(seconds)
             drop_caches()
             launches.setdefault(name, []).append(launch_seconds(python))
 
@@ -149,7 +150,8 @@ def main() -> int:
     lines += [f"| {name} | {mb:.0f} |" for name, mb in sizes.items()]
     total = sum(dists.values())
     lines += ["", f"Largest distributions of the Binder environment (of {total / 1e6:.0f} MB in "
-              f"{len(dists)} distributions):", "", "| distribution | MB | share |", "|---|---:|---:|"]
+              f"{len(dists)} distributions):", "",
+              "| distribution | MB | share |", "|---|---:|---:|"]
     for dist, size in sorted(dists.items(), key=lambda kv: -kv[1])[:8]:
         lines.append(f"| {dist} | {size / 1e6:.0f} | {100 * size / total:.0f} % |")
     lines += ["", "| environment | what | median s | min s |", "|---|---|---:|---:|"]

@@ -82,8 +82,8 @@ class KernelSession:
 
     def send_custom(self, comm_id: str, content: Mapping[str, Any]) -> None:
         """Send what a widget's ``model.send(content)`` sends from the browser."""
-        message = self.client.session.msg(
-            "comm_msg", {"comm_id": comm_id, "data": {"method": "custom", "content": dict(content)}})
+        data = {"method": "custom", "content": dict(content)}
+        message = self.client.session.msg("comm_msg", {"comm_id": comm_id, "data": data})
         self.client.shell_channel.send(message)
 
 

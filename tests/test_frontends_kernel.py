@@ -60,7 +60,8 @@ def test_kernel_knows_its_front_end(launcher):
         kernel.run(SETUP + "view = mi.view3d(volume.scan, labels=volume.nodules)")
         frontend = kernel.value("frontends.detect_frontend().kind")
         usable, why = kernel.value("frontends.itkwidgets_status()")
-        shown, note = kernel.value("[type(view).__name__, view.note if hasattr(view, 'note') else view.state]")
+        shown, note = kernel.value("[type(view).__name__, "
+                                   "view.note if hasattr(view, 'note') else view.state]")
     assert frontend == {"jupyterlab": "jupyter", "voila": "voila",
                         "nbclient": "headless"}[launcher]
     if ITKWIDGETS and launcher == "jupyterlab":  # the online path: the browser is asked first

@@ -4,9 +4,9 @@ itkwidgets 1.0 loads its viewer from the internet in the browser, and while no b
 answers it holds every later cell of a notebook, so a headless run (nbval, nbclient, CI)
 would hang. It is therefore an optional extra (``pip install 'medinteract[itk]'``) and only
 used when it is installed, a Jupyter front-end started the kernel, ``MEDINTERACT_OFFLINE`` is
-not set, and the browser reports that the viewer loads (see :mod:`.frontends`). Otherwise :func:`view3d` shows maximum-intensity projections along the three axes
-(a classic way to see vessels, bone and nodules in 3-D at a glance) with a one-line note
-saying why.
+not set, and the browser reports that the viewer loads (see :mod:`.frontends`). Otherwise
+:func:`view3d` shows maximum-intensity projections along the three axes (a classic way to
+see vessels, bone and nodules in 3-D at a glance) with a one-line note saying why.
 """
 
 from __future__ import annotations
