@@ -1,7 +1,7 @@
 """Remove from the Binder image what no course notebook runs: C/C++ headers and test suites.
 
-TensorFlow installs 0.29 GB of C++ headers (for compiling custom ops) and the scientific stack
-about 0.15 GB of its own test suites (``pandas/tests``, ``scipy/*/tests``, ...). A class never
+TensorFlow installs 0.27 GB of C++ headers (for compiling custom ops) and the scientific stack
+about 0.1 GB of its own test suites (``pandas/tests``, ``scipy/*/tests``, ...). A class never
 uses them, and every megabyte of the image is pulled before a cold Binder launch starts.
 ``binder/postBuild`` runs this after installing; CI then runs every tutorial in the slimmed
 environment, headless and in chromium, so a removal that mattered would fail there.
@@ -21,8 +21,11 @@ from pathlib import Path
 
 #: Folders, relative to site-packages, that hold only headers for building extensions.
 HEADER_DIRS = ("tensorflow/include",)
-#: Names of folders that hold a package's own test suite.
-TEST_DIR_NAMES = frozenset({"tests", "test"})
+#: The name of the folders that hold a package's own test suite. Not ``test``: TensorFlow's
+#: public API has modules of that name (``tf.test``, ``tf.__internal__.test``).
+TEST_DIR_NAME = "tests"
+#: Packages left whole: the course imports deep into them, and their folder names are API.
+KEEP_PACKAGES = frozenset({"tensorflow", "keras"})
 
 
 def removable(site_packages: Path) -> Iterator[Path]:
@@ -31,11 +34,11 @@ def removable(site_packages: Path) -> Iterator[Path]:
         if (site_packages / relative).is_dir():
             yield site_packages / relative
     for package in sorted(site_packages.iterdir()):
-        if not package.is_dir() or package.name.endswith((".dist-info", ".egg-info")):
+        if (not package.is_dir() or package.name in KEEP_PACKAGES
+                or package.name.endswith((".dist-info", ".egg-info"))):
             continue
-        for folder in sorted(package.rglob("*")):
-            if (folder.is_dir() and folder.name in TEST_DIR_NAMES
-                    and not any(p.name in TEST_DIR_NAMES for p in folder.parents)):
+        for folder in sorted(package.rglob(TEST_DIR_NAME)):
+            if folder.is_dir() and not any(p.name == TEST_DIR_NAME for p in folder.parents):
                 yield folder
 
 
