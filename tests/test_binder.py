@@ -152,8 +152,9 @@ def test_make_lab_installs_the_course_and_make_test_the_test_extras() -> None:
     assert "-e '.[course]'" in lab_recipe and "test" not in lab_recipe.split("-e", 1)[1]
     assert "lab_settings.py" in lab_recipe
     assert "-e '.[test,bench]'" in test_recipe
-    dry_run = subprocess.run(["make", "-n", "lab", "LAB_VENV=/nonexistent"], cwd=ROOT,
-                             capture_output=True, text=True, check=True).stdout
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    dry_run = subprocess.run(["make", "--no-print-directory", "-n", "lab", "LAB_VENV=/nonexistent"],
+                             cwd=ROOT, env=env, capture_output=True, text=True, check=True).stdout
     command = dry_run.strip().splitlines()[-1]
     assert command.startswith("/nonexistent/bin/jupyter lab --notebook-dir=notebooks")
     assert ("--allow-root" in command) == (os.getuid() == 0)

@@ -106,7 +106,8 @@ def test_make_lab_runs_as_root_without_the_news_pop_up(tmp_path):
            "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
            "JUPYTERLAB_SETTINGS_DIR": str(tmp_path / "settings"),
            "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "workspaces")}
-    env.pop("JUPYTER_PATH", None)
+    for name in ("JUPYTER_PATH", "MAKEFLAGS", "MFLAGS", "MAKELEVEL"):
+        env.pop(name, None)
     args = (f"--no-browser --ServerApp.ip=127.0.0.1 --port={port} --ServerApp.port_retries=0 "
             f"--IdentityProvider.token={token}")
     log = (tmp_path / "make-lab.log").open("wb")
