@@ -117,6 +117,8 @@ def main() -> int:
     parser.add_argument("--dev", default=str(ROOT / ".venv" / "bin" / "python"),
                         help="the development environment's python")
     parser.add_argument("--trials", type=int, default=3)
+    parser.add_argument("--no-launch", action="store_true",
+                        help="skip JupyterLab and chromium (sizes and imports only)")
     parser.add_argument("--markdown", type=Path)
     args = parser.parse_args()
 
@@ -137,8 +139,9 @@ def main() -> int:
                 for state in ("cold", "warm"):  # the cold run fills the cache for the warm one
                     seconds = timed_python(python, code)
                     timings.setdefault((name, f"{label}, {state}"), []).append(seconds)
-            drop_caches()
-            launches.setdefault(name, []).append(launch_seconds(python))
+            if not args.no_launch:
+                drop_caches()
+                launches.setdefault(name, []).append(launch_seconds(python))
 
     lines = [f"- trials: {args.trials}, interleaved; page cache "
              f"{'dropped before each cold run' if cold_ok else 'NOT dropped (not permitted)'}",
