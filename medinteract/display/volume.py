@@ -3,22 +3,23 @@
 itkwidgets 1.0 loads its viewer from the internet in the browser, and while no browser viewer
 answers it holds every later cell of a notebook, so a headless run (nbval, nbclient, CI)
 would hang. It is therefore an optional extra (``pip install 'medinteract[itk]'``) and only
-used when it is installed, a Jupyter front-end started the kernel, and ``MEDINTERACT_OFFLINE``
-is not set. Otherwise :func:`view3d` shows maximum-intensity projections along the three axes
-(a classic way to see vessels, bone and nodules in 3-D at a glance) with a one-line note
-saying why.
+used when it is installed, a Jupyter front-end started the kernel, ``MEDINTERACT_OFFLINE`` is
+not set, and the browser reports that the viewer loads (see :mod:`.frontends`). Otherwise
+:func:`view3d` shows maximum-intensity projections along the three axes (a classic way to
+see vessels, bone and nodules in 3-D at a glance) with a one-line note saying why.
 """
 
 from __future__ import annotations
 
 import importlib.util
-import os
 from typing import Any
 
 import ipywidgets as widgets
 import numpy as np
 
 from medinteract.display.base import DisplayBase, Pane, as_scan
+from medinteract.display.frontends import (OnlineView3D, detect_frontend, itkwidgets_image,
+                                           itkwidgets_status)
 from medinteract.display.geometry import AXIS_NAMES
 from medinteract.display.rendering import Pixels, compose
 from medinteract.display.viewer import _check_labels
@@ -27,18 +28,6 @@ from medinteract.scan import Scan, Window
 __all__ = ["ProjectionView", "view3d", "itkwidgets_status"]
 
 _PROJECTION_TITLES = ("axial MIP (top)", "coronal MIP (front)", "sagittal MIP (side)")
-
-
-def itkwidgets_status() -> tuple[bool, str]:
-    """Whether :func:`view3d` can use itkwidgets here, and if not, why not (one line)."""
-    if os.environ.get("MEDINTERACT_OFFLINE"):
-        return False, "MEDINTERACT_OFFLINE is set"
-    if importlib.util.find_spec("itkwidgets") is None:
-        return False, "itkwidgets is not installed (pip install 'medinteract[itk]')"
-    # Kernels started by JupyterLab / Notebook carry a session name; nbclient/nbval runs don't.
-    if not os.environ.get("JPY_SESSION_NAME"):
-        return False, "no Jupyter front-end is connected (headless run)"
-    return True, ""
 
 
 class ProjectionView(DisplayBase):
@@ -88,20 +77,11 @@ class ProjectionView(DisplayBase):
         return compose(values, self.window, cmap=self.cmap, labels=labels, contour=True)
 
 
-def _itk_view(scan: Scan, labels: np.ndarray | None) -> Any:  # pragma: no cover - optional
-    import itk
+def _itk_view(scan: Scan, labels: np.ndarray | None) -> Any:
     import itkwidgets
 
-    def to_itk(array: np.ndarray) -> Any:
-        image = itk.image_view_from_array(np.ascontiguousarray(array))
-        image.SetSpacing([float(s) for s in scan.spacing[::-1]])  # ITK order is (x, y, z)
-        image.SetOrigin([float(v) for v in scan.origin])  # both LPS mm
-        # ITK's direction columns are the unit vectors of the (x, y, z) index axes.
-        image.SetDirection(itk.matrix_from_array(np.ascontiguousarray(scan.direction[::-1].T)))
-        return image
-
-    label_image = None if labels is None else to_itk(labels.astype(np.uint16))
-    return itkwidgets.view(image=to_itk(scan.array), label_image=label_image)
+    label_image = None if labels is None else itkwidgets_image(labels.astype(np.uint16), scan)
+    return itkwidgets.view(image=itkwidgets_image(scan.array, scan), label_image=label_image)
 
 
 def view3d(scan: Any, *, labels: Any = None, window: Window | tuple[float, float] | None = None,
@@ -124,14 +104,29 @@ def view3d(scan: Any, *, labels: Any = None, window: Window | tuple[float, float
     Returns
     -------
     widget
-        An itkwidgets viewer, or a :class:`ProjectionView` with a one-line note explaining
-        why the fallback is shown. Never blocks in a headless run with ``"auto"``.
+        An :class:`~medinteract.display.frontends.OnlineView3D` (itkwidgets once the browser
+        reports it can load it, else the projections), or a :class:`ProjectionView` with a
+        one-line note explaining why the fallback is shown. Never blocks or raises with
+        ``"auto"``.
     """
     volume = as_scan(scan)
     if backend not in ("auto", "itk", "mip"):
         raise ValueError(f"backend must be 'auto', 'itk' or 'mip', got {backend!r}")
-    usable, why = itkwidgets_status()
-    if backend == "itk" or (backend == "auto" and usable):
-        return _itk_view(volume, _check_labels(labels, volume))
-    note = why if backend == "auto" else "requested with backend='mip'"
-    return ProjectionView(volume, labels=labels, note=note, window=window, preset=preset)
+    checked = _check_labels(labels, volume)
+
+    def offline(note: str) -> ProjectionView:
+        return ProjectionView(volume, labels=checked, note=note, window=window, preset=preset)
+
+    if backend == "mip":
+        return offline("requested with backend='mip'")
+    if backend == "auto":
+        usable, why = itkwidgets_status()
+        if not usable:
+            return offline(why)
+    elif importlib.util.find_spec("itkwidgets") is None:
+        raise ImportError("view3d(backend='itk') needs itkwidgets: pip install 'medinteract[itk]'")
+    elif not detect_frontend().browser:
+        return _itk_view(volume, checked)  # insisted on with no browser to ask: it may wait
+    # In a browser, ask it first: itkwidgets holds back every later cell until its viewer,
+    # loaded from the internet, answers.
+    return OnlineView3D(lambda: _itk_view(volume, checked), offline)
