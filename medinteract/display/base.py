@@ -143,16 +143,21 @@ class PaneImage:
         self._display = display
         self.name = name
 
+    def _pixels(self) -> Pixels:
+        full = self._display._pane_pixels(self.name, full=True)
+        row_start, row_stop, col_start, col_stop = self._display._region(self.name)
+        return Pixels(full.data[row_start:row_stop, col_start:col_stop], full.palette)
+
     @property
     def pixels(self) -> np.ndarray:
         """``(rows, cols, 3)`` uint8: the pane's pixels at data resolution (zoom applied)."""
-        return to_rgb(self._display._pane_pixels(self.name, full=True))
+        return np.ascontiguousarray(to_rgb(self._pixels()))
 
     @property
     def value(self) -> bytes:
         """The pane's pixels as PNG bytes."""
-        pixels = self._display._pane_pixels(self.name, full=True)
-        return encode_png(pixels.data, palette=pixels.palette)
+        pixels = self._pixels()
+        return encode_png(np.ascontiguousarray(pixels.data), palette=pixels.palette)
 
     @property
     def layout(self) -> _Layout:
@@ -623,13 +628,16 @@ class DisplayWidget(anywidget.AnyWidget):
 
     def _display_slice(self, array: np.ndarray, name: str, *, labels: bool = False,
                        full: bool = False) -> np.ndarray:
-        """What pane ``name`` shows of a layer array: the zoom region, downsampled to
-        ``max_display_pixels`` unless ``full``."""
-        region = self._region(name)
+        """What pane ``name`` shows of a layer array: the whole slice when ``full`` (as the
+        browser composes it, before cropping to the zoom region), else the zoom region
+        averaged down to ``max_display_pixels`` (static snapshots)."""
         raw = take_slice(array, self._geometry_of(self._pane_axis(name)),
                          self._pane_index(name))
+        if full:
+            return raw
+        region = self._region(name)
         raw = raw[region[0]:region[1], region[2]:region[3]]
-        factor = 1 if full else display_factor(raw.shape, self.max_display_pixels)
+        factor = display_factor(raw.shape, self.max_display_pixels)
         return downsample(raw, factor, method="nearest" if labels else "area")
 
     # -- to implement ------------------------------------------------------------------------
