@@ -17,12 +17,13 @@ PACKAGE = Path(medinteract.__file__).parent
 # layer -> the medinteract modules it may import (besides itself)
 ALLOWED = {
     "scan": set(),
+    "windowing": {"scan"},
     "errors": set(),
     "_atomic": set(),
-    "io": {"scan", "errors", "_atomic"},
-    "data": {"io", "scan", "errors", "_atomic"},
-    "ops": {"scan", "errors"},
-    "display": {"scan", "errors"},
+    "io": {"scan", "windowing", "errors", "_atomic"},
+    "data": {"io", "scan", "windowing", "errors", "_atomic"},
+    "ops": {"scan", "windowing", "errors"},
+    "display": {"scan", "windowing", "errors"},
 }
 
 

@@ -27,7 +27,8 @@ import numpy as np
 import pandas as pd
 from scipy import ndimage
 
-from medinteract.scan import Scan, Window
+from medinteract.scan import Scan
+from medinteract.windowing import PRESETS
 
 __all__ = ["Phantom", "phantom", "LABEL_NAMES", "TISSUE_HU", "LUNG_WINDOW", "SYNTHETIC_STUDY_DATE"]
 
@@ -53,7 +54,7 @@ TISSUE_HU: dict[str, float] = {
 }
 
 #: The phantom's default display window (lung window: centre -600 HU, width 1500 HU).
-LUNG_WINDOW = Window(-600.0, 1500.0)
+LUNG_WINDOW = PRESETS["lung"]
 #: StudyDate/SeriesDate/ContentDate of phantom DICOM files: a fixed, obviously synthetic date
 #: (not today's), so the same phantom always gives the same bytes.
 SYNTHETIC_STUDY_DATE = _dt.date(2000, 1, 1)

@@ -1,4 +1,7 @@
-"""Window/level: physical values (HU for CT) -> grey levels, with the standard CT presets.
+"""Window/level for viewers: the starting window of a scan and the preset a window matches.
+
+The presets and the windowing function itself live in :mod:`medinteract.windowing` (used by
+ops, learn and data too) and are re-exported here.
 
 A window is fixed for a whole volume: it is chosen once (a preset, the file's own
 WindowCenter/WindowWidth, or the user's sliders) and applied unchanged to every slice, so the
@@ -7,78 +10,19 @@ same tissue has the same grey level wherever it appears. There is no per-slice a
 
 from __future__ import annotations
 
-from typing import Mapping
-
 import numpy as np
 
 from medinteract.scan import Scan, Window
+from medinteract.windowing import PRESETS, apply_window
 
 __all__ = ["PRESETS", "FILE_PRESET", "CUSTOM_PRESET", "apply_window", "resolve_window",
            "preset_for"]
-
-#: CT window presets in Hounsfield units, ``name -> Window(center, width)``.
-#:
-#: Values follow Radiopaedia, "Windowing (CT)" (https://radiopaedia.org/articles/windowing-ct),
-#: the usual reference in radiology teaching:
-#:
-#: - ``brain``       W:80   L:40
-#: - ``subdural``    W:215  L:75   (the middle of the quoted ranges W:130-300, L:50-100)
-#: - ``stroke``      W:40   L:40   (narrow window for early grey/white-matter loss)
-#: - ``lung``        W:1500 L:-600
-#: - ``mediastinum`` W:350  L:50   (also the usual "soft tissue" window)
-#: - ``soft_tissue`` W:400  L:50   (abdomen soft tissue, quoted as W:350-400 L:20-60)
-#: - ``bone``        W:1800 L:400
-PRESETS: Mapping[str, Window] = {
-    "brain": Window(40.0, 80.0),
-    "subdural": Window(75.0, 215.0),
-    "stroke": Window(40.0, 40.0),
-    "lung": Window(-600.0, 1500.0),
-    "mediastinum": Window(50.0, 350.0),
-    "soft_tissue": Window(50.0, 400.0),
-    "bone": Window(400.0, 1800.0),
-}
 
 #: Preset name meaning "the scan's own window" (DICOM WindowCenter/WindowWidth, or the
 #: 0.5-99.5 percentile range the :class:`~medinteract.Scan` derived when the file had none).
 FILE_PRESET = "file"
 #: Preset name shown when the window matches no preset (the user moved a slider).
 CUSTOM_PRESET = "custom"
-
-
-def apply_window(array: np.ndarray, window: Window | tuple[float, float]) -> np.ndarray:
-    """Map physical values to grey levels ``0..255`` through a linear window.
-
-    ``window.low`` (``center - width/2``) and below become 0, ``window.high`` and above 255,
-    and values in between are spread linearly and rounded to the nearest level, so the window
-    centre is mid-grey (127.5 rounds to 128).
-
-    Parameters
-    ----------
-    array : ndarray
-        Values in physical units (any shape, any real dtype).
-    window : Window or (center, width)
-        Width must be positive.
-
-    Returns
-    -------
-    ndarray of uint8, same shape as ``array``
-        NaN maps to 0.
-
-    Examples
-    --------
-    >>> apply_window(np.array([-160.0, 40.0, 240.0]), Window(40, 400)).tolist()
-    [0, 128, 255]
-    """
-    center, width = float(window[0]), float(window[1])
-    if not width > 0:
-        raise ValueError(f"window width must be positive, got {width}")
-    scale = np.float32(255.0 / width)
-    offset = np.float32(0.5 - (center - width / 2) * 255.0 / width)
-    out = np.multiply(array, scale, dtype=np.float32)
-    out += offset
-    np.fmax(out, 0.0, out=out)  # fmax/fmin (unlike clip) also turn NaN into 0
-    np.fmin(out, 255.0, out=out)
-    return out.astype(np.uint8)
 
 
 def resolve_window(scan: Scan, window: Window | tuple[float, float] | None = None,

@@ -6,27 +6,9 @@
 - :func:`write_dicom_series` writes a scan as a DICOM series, :func:`write_nifti` an image or
   label volume as NIfTI aligned with a scan; :func:`anonymize` de-identifies DICOM files.
 
-Every name is imported on first use (:mod:`lazy_loader`).
+Every name is imported on first use (:mod:`lazy_loader`; see ``__init__.pyi``).
 """
-
-from __future__ import annotations
-
-from typing import TYPE_CHECKING
 
 import lazy_loader as _lazy
 
-__getattr__, __dir__, __all__ = _lazy.attach(
-    __name__,
-    submod_attrs={
-        "loader": ["load"],
-        "series": ["dicom_table"],
-        "write": ["write_dicom_series", "write_nifti"],
-        "anonymization": ["anonymize"],
-    },
-)
-
-if TYPE_CHECKING:  # pragma: no cover
-    from medinteract.io.anonymization import anonymize
-    from medinteract.io.loader import load
-    from medinteract.io.series import dicom_table
-    from medinteract.io.write import write_dicom_series, write_nifti
+__getattr__, __dir__, __all__ = _lazy.attach_stub(__name__, __file__)

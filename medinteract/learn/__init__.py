@@ -23,32 +23,6 @@ explain
     :func:`grad_cam`, :func:`occlusion_sensitivity`, :func:`overlay_saliency`.
 """
 
-from __future__ import annotations
-
 import lazy_loader as _lazy
 
-__getattr__, __dir__, __all__ = _lazy.attach(
-    __name__,
-    submodules=["datasets", "models", "dashboard", "evaluate", "explain"],
-    submod_attrs={
-        "datasets": [
-            "Dataset", "LUNG_WINDOW", "hu_to_unit", "unit_to_hu", "split_by_patient",
-            "phantom_patches", "denoising_pairs", "load_medmnist", "augmentation",
-        ],
-        "models": [
-            "small_cnn", "small_unet", "denoising_autoencoder", "dice_coefficient",
-        ],
-        "dashboard": [
-            "TrainingDashboard",
-        ],
-        "evaluate": [
-            "confusion_matrix", "roc_curve", "classification_report", "OperatingPoint",
-            "misclassified", "threshold_for", "auc", "misclassified_gallery",
-            "segmentation_scores", "compare_denoisers", "CLASSICAL_DENOISERS",
-            "plot_confusion_matrix", "plot_roc",
-        ],
-        "explain": [
-            "grad_cam", "occlusion_sensitivity", "overlay_saliency",
-        ],
-    },
-)
+__getattr__, __dir__, __all__ = _lazy.attach_stub(__name__, __file__)

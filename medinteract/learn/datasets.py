@@ -37,6 +37,7 @@ import pandas as pd
 
 from medinteract.errors import LoadError
 from medinteract.scan import Window
+from medinteract.windowing import PRESETS, apply_window
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
@@ -54,8 +55,8 @@ __all__ = [
     "augmentation",
 ]
 
-#: The window mapped to ``[0, 1]`` by default: centre -600 HU, width 1500 HU.
-LUNG_WINDOW = Window(-600.0, 1500.0)
+#: The window mapped to ``[0, 1]`` by default: the lung preset (centre -600 HU, width 1500 HU).
+LUNG_WINDOW = PRESETS["lung"]
 #: Split names, in order.
 SPLITS = ("train", "val", "test")
 #: The arrays of a MedMNIST ``.npz`` file.
@@ -81,9 +82,7 @@ def hu_to_unit(hu: np.ndarray, window: Window | tuple[float, float] = LUNG_WINDO
     >>> hu_to_unit(np.array([-2000.0, -1350.0, -600.0, 150.0, 1000.0])).tolist()
     [0.0, 0.0, 0.5, 1.0, 1.0]
     """
-    window = Window(*window)
-    out = (np.asarray(hu, dtype=np.float32) - np.float32(window.low)) / np.float32(window.width)
-    return np.clip(out, 0.0, 1.0, out=out)
+    return apply_window(hu, window, dtype=np.float32)
 
 
 def unit_to_hu(x: np.ndarray, window: Window | tuple[float, float] = LUNG_WINDOW) -> np.ndarray:

@@ -17,6 +17,7 @@ from skimage import exposure
 from medinteract.ops._util import as_image, mm_to_pixels, rescale_unit
 from medinteract.ops.params import FromImage, Image, ImageIn, Range, Spacing, op
 from medinteract.scan import Scan
+from medinteract.windowing import apply_window
 
 __all__ = ["window", "contrast_stretch", "equalize_hist", "clahe", "gamma", "unsharp_mask"]
 
@@ -62,9 +63,7 @@ def window(image: ImageIn, *, spacing: Spacing = None,
         width = auto_width if width is None else width
     if width <= 0:
         raise ValueError(f"window width must be > 0, got {width}")
-    low = float(center) - float(width) / 2
-    out = (array.astype(np.float64) - low) / float(width)
-    return np.clip(out, 0.0, 1.0).astype(np.float32)
+    return apply_window(array, (center, width), dtype=np.float32)
 
 
 @op(category="enhance", label="Contrast stretch")

@@ -1,0 +1,24 @@
+from . import batch, data, display, io, learn, ops, panels, pipeline, teach, windowing
+from .display import compare, view, view3d
+from .errors import (
+    AnonymizeError,
+    DecoderError,
+    LoadError,
+    MedinteractError,
+    MedinteractWarning,
+    SeriesError,
+    SeriesWarning,
+)
+from .io import anonymize, dicom_table, load, write_dicom_series, write_nifti
+from .pipeline import Pipeline, Step
+from .scan import Scan, Window
+
+__version__: str
+
+__all__ = [
+    "Scan", "Window", "MedinteractError", "LoadError", "DecoderError", "SeriesError",
+    "AnonymizeError", "MedinteractWarning", "SeriesWarning",
+    "load", "dicom_table", "write_dicom_series", "write_nifti", "anonymize",
+    "view", "compare", "view3d", "Pipeline", "Step",
+    "batch", "data", "display", "io", "learn", "ops", "panels", "pipeline", "teach", "windowing",
+]

@@ -1,0 +1,73 @@
+from .datasets import (
+    Dataset,
+    LUNG_WINDOW,
+    hu_to_unit,
+    unit_to_hu,
+    split_by_patient,
+    phantom_patches,
+    denoising_pairs,
+    load_medmnist,
+    augmentation,
+)
+from .models import (
+    small_cnn,
+    small_unet,
+    denoising_autoencoder,
+    dice_coefficient,
+)
+from .dashboard import (
+    TrainingDashboard,
+)
+from .evaluate import (
+    confusion_matrix,
+    roc_curve,
+    classification_report,
+    OperatingPoint,
+    misclassified,
+    threshold_for,
+    auc,
+    misclassified_gallery,
+    segmentation_scores,
+    compare_denoisers,
+    CLASSICAL_DENOISERS,
+    plot_confusion_matrix,
+    plot_roc,
+)
+from .explain import (
+    grad_cam,
+    occlusion_sensitivity,
+    overlay_saliency,
+)
+
+__all__ = [
+    "Dataset",
+    "LUNG_WINDOW",
+    "hu_to_unit",
+    "unit_to_hu",
+    "split_by_patient",
+    "phantom_patches",
+    "denoising_pairs",
+    "load_medmnist",
+    "augmentation",
+    "small_cnn",
+    "small_unet",
+    "denoising_autoencoder",
+    "dice_coefficient",
+    "TrainingDashboard",
+    "confusion_matrix",
+    "roc_curve",
+    "classification_report",
+    "OperatingPoint",
+    "misclassified",
+    "threshold_for",
+    "auc",
+    "misclassified_gallery",
+    "segmentation_scores",
+    "compare_denoisers",
+    "CLASSICAL_DENOISERS",
+    "plot_confusion_matrix",
+    "plot_roc",
+    "grad_cam",
+    "occlusion_sensitivity",
+    "overlay_saliency",
+]
