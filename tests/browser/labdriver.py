@@ -652,6 +652,9 @@ def start_app_server(base: Path, app: str, notebook: str | None = None) -> AppSe
     root_dir.mkdir(parents=True, exist_ok=True)
     log_path = base / f"{app}.log"
     env = lab_environment(base)
+    # JupyterLab's settings overrides name plugins Notebook 7 lacks ("reading 'schema'" errors)
+    shutil.rmtree(env["JUPYTERLAB_SETTINGS_DIR"], ignore_errors=True)
+    Path(env["JUPYTERLAB_SETTINGS_DIR"]).mkdir(parents=True)
     token = secrets.token_hex(16)
     port = free_port()
     if app == "notebook":
@@ -703,13 +706,36 @@ def running_app_server(base: Path, app: str, notebook: str | None = None,
 
 
 def write_notebook_file(path: Path, cells: list[str]) -> None:
-    """Write a notebook of code ``cells`` (kernel python3) to ``path``."""
+    """Write a notebook to ``path`` (kernel python3): each cell is code, or markdown when it
+    starts with ``"#"`` followed by a space (a heading)."""
     import nbformat
 
     notebook = nbformat.v4.new_notebook()
     notebook.metadata["kernelspec"] = {
         "name": KERNEL_NAME, "display_name": "Python 3 (ipykernel)", "language": "python",
     }
-    notebook.cells = [nbformat.v4.new_code_cell(source) for source in cells]
+    notebook.cells = [nbformat.v4.new_markdown_cell(source) if source.startswith("# ")
+                      else nbformat.v4.new_code_cell(source) for source in cells]
     path.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(notebook, path)
+
+
+def open_app_notebook(lab_page: LabPage, url: str) -> None:
+    """Open a notebook in Notebook 7 (``/notebooks/...``; ``window.jupyterapp`` exposed) and
+    wait until its kernel answers."""
+    page = lab_page.page
+    page.goto(url, wait_until="domcontentloaded")
+    page.wait_for_function(NOTEBOOK_OPEN_JS, timeout=KERNEL_READY_TIMEOUT_S * 1000)
+    page.evaluate(WAIT_FOR_KERNEL_JS)
+
+
+def run_all_and_wait(lab_page: LabPage, timeout_s: float = RUN_ALL_TIMEOUT_S) -> None:
+    """Run All Cells in the open notebook (JupyterLab or Notebook 7) and wait until done."""
+    page = lab_page.page
+    page.evaluate(START_RUN_ALL_JS)
+    page.wait_for_function("() => window.__miRunAll && window.__miRunAll.done",
+                           timeout=timeout_s * 1000)
+    page.wait_for_function(
+        "() => !window.jupyterapp.shell.currentWidget.content.widgets"
+        ".some((c) => c.model.type === 'code' && c.promptNode"
+        " && c.promptNode.textContent.includes('[*]'))", timeout=timeout_s * 1000)
