@@ -132,9 +132,11 @@ class Layer {
     this.planes = new Map(); // "axis:index" -> typed array, for planes cut by the kernel
     this.count = 0;
     this.bytes = 0;
+    this.stamp = 0; // changes whenever the values held change (drawn keys depend on it)
   }
 
   reset(version) {
+    this.stamp++;
     this.version = version;
     this.slices.fill(null);
     this.planes.clear();
@@ -147,6 +149,7 @@ class Layer {
   }
 
   putSlices(start, values) {
+    this.stamp++;
     for (let z = start, k = 0; k * this.sliceLength < values.length; z++, k++) {
       if (this.slices[z] === null) this.count++;
       else this.bytes -= this.slices[z].byteLength;
@@ -291,6 +294,7 @@ class Store {
     if (message.type === "plane") {
       const [rows, cols] = message.shape;
       layer.planes.set(`${message.axis}:${message.index}`, { values, rows, cols });
+      layer.stamp++;
     } else {
       layer.putSlices(message.start, values);
     }
@@ -934,7 +938,7 @@ class SliceView {
     if (!plane) return null;
     const info = this.geometry.axes[axis];
     return { values: orient(plane, info.flip_rows, layer.channels), rows: plane.rows,
-      cols: plane.cols, channels: layer.channels, version: layer.version };
+      cols: plane.cols, channels: layer.channels, version: `${layer.version}.${layer.stamp}` };
   }
 
   drawPane(pane, axis, index, mode) {
