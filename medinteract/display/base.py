@@ -272,6 +272,9 @@ class DisplayWidget(anywidget.AnyWidget):
         self._stroke_handlers: list[MouseHandler] = []
         start = resolve_window(scan, window, preset)
         super().__init__(**kwargs)
+        # everything set until _start() reaches the front end as one state message
+        self._creation = self.hold_sync()
+        self._creation.__enter__()
         self.window_center, self.window_width = start
         self.preset = preset_for(start, scan.window, prefer=preset or FILE_PRESET)
         self.cmap = cmap
@@ -661,11 +664,16 @@ class DisplayWidget(anywidget.AnyWidget):
         """Call at the end of a subclass' ``__init__``: sends the first data."""
         self._ready = True
         self._flush()
+        self._creation.__exit__(None, None, None)
 
     # -- lifetime ----------------------------------------------------------------------------
     def close(self) -> None:
-        """Close the widget (its views disappear) and release the data it references."""
+        """Close the widget (its views disappear) and release the data it references (the
+        scan too: a closed viewer cannot be shown again)."""
         self._sources = {}
+        for name in ("_scan", "_after", "_full"):
+            if hasattr(self, name):
+                setattr(self, name, None)
         self._pending = {}
         self._click_handlers = {}
         self._stroke_handlers = []

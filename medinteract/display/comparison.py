@@ -44,6 +44,7 @@ class Compare(SliceDisplay):
     to its voxel.
     """
 
+    _kind = traitlets.Unicode("compare").tag(sync=True)
     mode = traitlets.Enum(COMPARE_MODES, "side-by-side", help="How to compare.").tag(sync=True)
     curtain = traitlets.Float(0.5, help="Curtain position: fraction of the width showing before.") \
         .tag(sync=True)
@@ -63,7 +64,6 @@ class Compare(SliceDisplay):
         after_scan = _check_after(before, after)
         super().__init__(before, window=window, preset=preset, cmap=cmap,
                          display_size=display_size, max_display_pixels=max_display_pixels)
-        self._kind = "compare"
         self._after = after_scan
         self.add_class("mi-compare")
         if before.is_volume:

@@ -45,6 +45,7 @@ class Viewer(SliceDisplay):
     release while a button is held: what an annotation tool needs).
     """
 
+    _kind = traitlets.Unicode("viewer").tag(sync=True)
     position = traitlets.Tuple(help="Crosshair voxel (z, y, x); sets the slice of every view.") \
         .tag(sync=True)
     opacity = traitlets.Float(0.4, help="Opacity of filled labels (0-1).").tag(sync=True)
@@ -72,7 +73,6 @@ class Viewer(SliceDisplay):
             display_size = 320 if orthogonal else 512
         super().__init__(scan, window=window, preset=preset, cmap=cmap,
                          display_size=display_size, max_display_pixels=max_display_pixels)
-        self._kind = "viewer"
         self.add_class("mi-viewer")
         if orthogonal:
             self.add_class("mi-orthogonal")

@@ -57,6 +57,7 @@ class VolumeView(DisplayWidget):
     traitlets of every viewer. ``note`` says why this view was chosen over itkwidgets.
     """
 
+    _kind = traitlets.Unicode("volume").tag(sync=True)
     render_mode = traitlets.Enum(RENDER_MODES, "mip", help="Ray casting mode.").tag(sync=True)
     yaw = traitlets.Float(0.6, help="Rotation about the vertical screen axis (radians).") \
         .tag(sync=True)
@@ -78,7 +79,6 @@ class VolumeView(DisplayWidget):
         self._full = scan
         super().__init__(sampled, window=window, preset=preset, cmap=cmap,
                          display_size=display_size)
-        self._kind = "volume"
         self.add_class("mi-view3d")
         self.render_mode = render_mode
         self.note = note
