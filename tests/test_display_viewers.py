@@ -56,7 +56,9 @@ class FrontEnd:
         """Send a request as the browser does; return (and keep) the answers."""
         self.sent.clear()
         self.widget._on_front_end_message(self.widget, content, [])
-        for message in self.sent:
+        for answer in self.widget._answering:  # encoded off the kernel's thread
+            answer.result(timeout=60)
+        for message in list(self.sent):
             self.take(message)
         return list(self.sent)
 

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import base64
 import weakref
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, ContextManager, Iterator
@@ -67,6 +68,8 @@ CLOSE_ON_RERUN = True
 #: Changed slices sent as a patch with the state when at most this many bytes (raw); more,
 #: and the new version is announced and pulled by the browser like a new volume.
 _PATCH_BYTES = 8 * 1024 * 1024
+
+_ENCODERS: ThreadPoolExecutor | None = None
 
 #: ``handler(event)``: called with a dict describing a mouse event on a pane (see
 #: :meth:`DisplayWidget.on_click` and :meth:`Viewer.on_stroke`).
@@ -109,12 +112,16 @@ def check_labels(labels: Any, scan: Scan) -> np.ndarray | None:
     return array
 
 
-def _value_range(array: np.ndarray) -> tuple[float, float]:
-    """Smallest and largest finite value (one pass each, no copy of the volume)."""
+def _value_range(array: np.ndarray, max_samples: int = 1 << 22) -> tuple[float, float]:
+    """Smallest and largest finite value, for slider ranges: read from an evenly strided
+    sample of at most about ``max_samples`` voxels (a view, no copy), so a large volume opens
+    without a pass over all of it."""
+    step = max(1, int(np.ceil((array.size / max_samples) ** (1 / max(1, min(array.ndim, 3))))))
+    sample = array[(slice(None, None, step),) * min(array.ndim, 3)]
     with np.errstate(invalid="ignore"):
-        low, high = float(np.nanmin(array)), float(np.nanmax(array))
+        low, high = float(np.nanmin(sample)), float(np.nanmax(sample))
     if not (np.isfinite(low) and np.isfinite(high)):  # infinities or all-NaN: rare, so copy
-        finite = array[np.isfinite(array)]
+        finite = sample[np.isfinite(sample)]
         low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
     return low, high
 
@@ -270,6 +277,7 @@ class DisplayWidget(anywidget.AnyWidget):
         self._pending: dict[str, tuple[int, int] | None] = {}  # layer -> changed slab or None
         self._click_handlers: dict[str, list[MouseHandler]] = {}
         self._stroke_handlers: list[MouseHandler] = []
+        self._answering: list = []  # answers being encoded (futures)
         start = resolve_window(scan, window, preset)
         super().__init__(**kwargs)
         # everything set until _start() reaches the front end as one state message
@@ -467,29 +475,11 @@ class DisplayWidget(anywidget.AnyWidget):
 
     def _slab_messages(self, name: str, start: int, stop: int, *,
                        base: int | None = None) -> list[dict]:
-        """Slices ``start:stop`` of a layer along axis 0, as slab messages of bounded size."""
-        array = self._sources[name]
-        start, stop = max(0, start), min(array.shape[0], stop)
-        slice_bytes = int(np.prod(array.shape[1:])) * 2
-        messages = []
-        for a, b in slab_ranges(stop - start, slice_bytes):
-            header, data = encode_values(array[start + a:start + b])
-            message = {"type": "slab", "layer": name, "version": self._versions[name],
-                       "start": start + a, "stop": start + b, **header, "data": data}
-            if base is not None:
-                message["base"] = base
-            messages.append(message)
-        if not messages and base is not None:
-            messages.append({"type": "patch", "layer": name, "version": self._versions[name],
-                             "base": base, "start": start, "stop": start})
-        return messages
+        return _slab_messages(name, self._sources[name], self._versions[name], start, stop,
+                              base=base)
 
     def _plane_message(self, name: str, axis: int, index: int) -> dict:
-        array = self._sources[name]
-        index = min(max(int(index), 0), array.shape[axis] - 1)
-        header, data = encode_values(np.take(array, index, axis=axis))
-        return {"type": "plane", "layer": name, "version": self._versions[name], "axis": axis,
-                "index": index, **header, "data": data}
+        return _plane_message(name, self._sources[name], self._versions[name], axis, index)
 
     def _send_message(self, message: dict) -> None:
         data = message.pop("data", None)
@@ -498,15 +488,31 @@ class DisplayWidget(anywidget.AnyWidget):
     def _on_front_end_message(self, _widget: Any, content: dict, buffers: list) -> None:
         kind = content.get("type")
         name = content.get("layer")
-        if kind == "fetch" and name in self._sources:
-            for message in self._slab_messages(name, int(content["start"]),
-                                               int(content["stop"])):
-                self._send_message(message)
-        elif kind == "plane" and name in self._sources:
-            self._send_message(self._plane_message(name, int(content["axis"]),
-                                                   int(content["index"])))
+        if kind in ("fetch", "plane") and name in self._sources:
+            future = _encoders().submit(self._answer, dict(content), self._sources[name],
+                                        self._versions[name])
+            self._answering = [f for f in self._answering if not f.done()] + [future]
         elif kind == "mouse":
             self._on_mouse_event(content)
+
+    def _answer(self, request: dict, array: np.ndarray, version: int) -> None:
+        """Encode and send what the browser asked for (on an encoder thread: compressing
+        never holds up the kernel, and zlib runs beside it on another core). Only data
+        travel from here; no trait is touched."""
+        name = request["layer"]
+        try:
+            if request["type"] == "fetch":
+                messages = _slab_messages(name, array, version, int(request["start"]),
+                                          int(request["stop"]))
+            else:
+                messages = [_plane_message(name, array, version, int(request["axis"]),
+                                           int(request["index"]))]
+            for message in messages:
+                if self.comm is None:  # closed meanwhile
+                    return
+                self._send_message(message)
+        except Exception:  # noqa: BLE001 - a closed comm or a vanished kernel: nothing to tell
+            return
 
     # -- mouse -----------------------------------------------------------------------------
     def on_click(self, handler: MouseHandler, pane: str | None = None) -> bool:
@@ -743,6 +749,40 @@ class SliceDisplay(DisplayWidget):
         if not self._scan.is_volume:
             return 0
         return min(max(int(proposal["value"]), 0), self._scan.shape[self.axis] - 1)
+
+
+def _encoders() -> ThreadPoolExecutor:
+    global _ENCODERS
+    if _ENCODERS is None:
+        _ENCODERS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="medinteract-encode")
+    return _ENCODERS
+
+
+def _slab_messages(name: str, array: np.ndarray, version: int, start: int, stop: int, *,
+                   base: int | None = None) -> list[dict]:
+    """Slices ``start:stop`` of a layer along axis 0, as slab messages of bounded size."""
+    start, stop = max(0, start), min(array.shape[0], stop)
+    slice_bytes = int(np.prod(array.shape[1:])) * 2
+    messages = []
+    for a, b in slab_ranges(stop - start, slice_bytes):
+        header, data = encode_values(array[start + a:start + b])
+        message = {"type": "slab", "layer": name, "version": version, "start": start + a,
+                   "stop": start + b, **header, "data": data}
+        if base is not None:
+            message["base"] = base
+        messages.append(message)
+    if not messages and base is not None:
+        messages.append({"type": "patch", "layer": name, "version": version, "base": base,
+                         "start": start, "stop": start})
+    return messages
+
+
+def _plane_message(name: str, array: np.ndarray, version: int, axis: int, index: int) -> dict:
+    """The plane at ``index`` along ``axis`` of a layer, as one message."""
+    index = min(max(int(index), 0), array.shape[axis] - 1)
+    header, data = encode_values(np.take(array, index, axis=axis))
+    return {"type": "plane", "layer": name, "version": version, "axis": axis, "index": index,
+            **header, "data": data}
 
 
 def _changed_slabs(old: np.ndarray, new: np.ndarray) -> tuple[int, int]:

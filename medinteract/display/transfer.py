@@ -9,8 +9,9 @@ whole slices along array axis 0, or one plane along another axis) travels as one
   else ``float32`` (the :class:`~medinteract.Scan`'s own type, so nothing is ever rounded);
   the type is chosen per message, so one odd slice does not make the whole volume float;
 - byte-shuffled (all first bytes of the values, then all second bytes, ...), which groups the
-  nearly constant high bytes of CT values, and compressed with zlib level 1, which the
-  browser inflates with its built-in ``DecompressionStream("deflate")``.
+  nearly constant high bytes of CT values, and compressed with zlib (level 1, run-length
+  strategy: on shuffled CT as small as the default strategy and about twice as fast), which
+  the browser inflates with its built-in ``DecompressionStream("deflate")``.
 
 Converting and compressing go one slab at a time, so sending a volume never holds more than
 a slab's worth of extra memory in the kernel.
@@ -103,7 +104,8 @@ def encode_values(values: np.ndarray) -> tuple[dict[str, Any], bytes]:
     size = raw.dtype.itemsize
     if size > 1:  # byte planes: value bytes 0 of all values, then bytes 1, ...
         raw = np.ascontiguousarray(raw.reshape(-1).view(np.uint8).reshape(-1, size).T)
-    data = zlib.compress(memoryview(raw).cast("B"), _COMPRESS_LEVEL)
+    compressor = zlib.compressobj(_COMPRESS_LEVEL, zlib.DEFLATED, 15, 9, zlib.Z_RLE)
+    data = compressor.compress(memoryview(raw).cast("B")) + compressor.flush()
     header = {"dtype": dtype, "shape": [int(n) for n in values.shape], "codec": "deflate",
               "shuffle": size}
     return header, data
