@@ -9,7 +9,9 @@ and outline, zoom and pan, the orthogonal crosshair and the probe readout. It pa
 the pixels the Python reference (:func:`~medinteract.display.rendering.compose`) computes.
 
 The kernel stays the source of truth. The view state is traitlets, synced both ways: what
-the user changes comes back (debounced, so a drag sends a few messages, not hundreds) and
+the user changes comes back at once, with ipywidgets' flow control (one message in flight,
+later changes merged into the next, so a drag sends a message per kernel reply, not per mouse
+move, and the kernel's echo of an older message never undoes a newer change), and
 ``observe``, ``link`` and saved widget state work; what code sets moves the browser view.
 
 **Data.** Each widget holds named *layers* (``values`` and ``labels`` of a viewer; ``before``,

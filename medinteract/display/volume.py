@@ -82,7 +82,7 @@ class VolumeView(DisplayWidget):
         self.add_class("mi-view3d")
         self.render_mode = render_mode
         self.note = note
-        self._title = f"3-D view (WebGL, offline); {note}." if note else "3-D view (WebGL, offline)."
+        self._title = "3-D view (WebGL, offline)" + (f"; {note}." if note else ".")
         with self.batch():
             self._set_layer("values", sampled.array)
             if checked is not None:

@@ -43,8 +43,9 @@ def test_parameter_slider_updates_after_image(lab_page: LabPage, open_and_run_al
     handle = panel.locator(".mi-param-sigma .noUi-handle").first
     readout = panel.locator(".mi-param-sigma .widget-readout").first
     # the after image is a canvas drawn by the viewer front end: wait for its first drawing
-    page.wait_for_function("(c) => c.width > 0 && !c.parentElement.classList.contains('mi-loading')",
-                           arg=after.element_handle())
+    page.wait_for_function(
+        "(c) => c.width > 0 && !c.parentElement.classList.contains('mi-loading')",
+        arg=after.element_handle())
     draws_before = page.evaluate("(c) => c.closest('.mi-widget').__miView.draws",
                                  after.element_handle())
     readout_before = readout.inner_text()

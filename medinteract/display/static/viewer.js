@@ -5,12 +5,11 @@
 // every slice itself. Pixels follow the Python reference exactly (medinteract/display/
 // rendering.py): float32 window arithmetic (Math.fround), round-half-even where NumPy rounds,
 // the same colour tables. State lives in the model's traits; user changes are set at once
-// and saved to the kernel debounced; changes from the kernel redraw the view.
+// and saved to the kernel (one message in flight, latest value wins); changes from the
+// kernel redraw the view.
 // Plain ES module, no build step.
 
 const TYPED = { uint8: Uint8Array, int16: Int16Array, uint16: Uint16Array, float32: Float32Array };
-const SAVE_DELAY_MS = 60; // trailing debounce of user changes sent to the kernel
-const SAVE_MAX_WAIT_MS = 200; // at most this long between saves during a drag
 const MAX_IN_FLIGHT = 4; // data requests outstanding at once
 const SLAB_BYTES = 2 * 1024 * 1024; // as transfer.SLAB_BYTES (raw bytes per request at 2 B/voxel)
 const MODES = ["side-by-side", "curtain", "blend", "difference"];
@@ -338,14 +337,15 @@ class Store {
     // 2. whole slabs, nearest to the focus first, within the memory budget
     const share = this.budget() / this.layers.size;
     for (const layer of this.layers.values()) {
-      if (this.inFlight.size >= MAX_IN_FLIGHT) return;
-      if (layer.complete()) continue;
       const nz = layer.shape[0];
       const centre = this.centreOf(layer, wants);
       const keep = Math.max(1, Math.floor(share / (layer.sliceLength * 2)));
       const low = Math.max(0, Math.min(centre - Math.floor(keep / 2), nz - keep));
       const high = Math.min(nz, low + keep);
-      for (let z = 0; z < nz; z++) if (z < low || z >= high) layer.drop(z);
+      if (keep < nz) {
+        for (let z = 0; z < nz; z++) if (z < low || z >= high) layer.drop(z);
+      }
+      if (this.inFlight.size >= MAX_IN_FLIGHT || layer.complete()) continue;
       const perSlab = Math.max(1, Math.floor(SLAB_BYTES / (layer.sliceLength * 2)));
       for (let step = 0; step < nz && this.inFlight.size < MAX_IN_FLIGHT; step++) {
         for (const z of [centre + step, centre - step - 1]) {
@@ -536,28 +536,24 @@ function buttons(parent, className, names, onClick) {
 // slice views: view (single, orthogonal) and compare
 // ------------------------------------------------------------------------------------------
 
-/** Sends user changes to the kernel, debounced (the model is updated at once). */
+/**
+ * Sends user changes to the kernel. The model changes at once (the view redraws from it);
+ * save_changes() leaves flow control to ipywidgets: one message in flight, later changes
+ * merged into the next (latest value wins), and the kernel's echo of an older message never
+ * undoes a newer local change. A drag therefore sends a message per kernel reply, not per
+ * mouse move, and a user change is never lost or overwritten.
+ */
 class Saver {
   constructor(model) {
     this.model = model;
-    this.timer = null;
-    this.first = 0;
   }
 
   set(changes) {
-    for (const [key, value] of Object.entries(changes)) this.model.set(key, value);
-    const now = performance.now();
-    if (this.timer === null) this.first = now;
-    clearTimeout(this.timer);
-    const wait = Math.max(0, Math.min(SAVE_DELAY_MS, this.first + SAVE_MAX_WAIT_MS - now));
-    this.timer = setTimeout(() => this.flush(), wait);
-  }
-
-  flush() {
-    clearTimeout(this.timer);
-    this.timer = null;
+    this.model.set(changes);
     this.model.save_changes();
   }
+
+  flush() {}
 }
 
 class SliceView {
@@ -649,6 +645,7 @@ class SliceView {
     const frame = h("div", "mi-frame", box);
     frame.tabIndex = 0;
     frame.setAttribute("data-lm-suppress-shortcuts", "true");
+    frame.setAttribute("data-jp-suppress-context-menu", "true");
     const canvas = h("canvas", `mi-image mi-image-${name}`, frame);
     const lineH = h("div", "mi-crosshair mi-crosshair-h", frame);
     const lineV = h("div", "mi-crosshair mi-crosshair-v", frame);
@@ -768,7 +765,10 @@ class SliceView {
   attachMouse(pane) {
     const frame = pane.frame;
     let drag = null;
-    frame.addEventListener("contextmenu", (event) => event.preventDefault());
+    frame.addEventListener("contextmenu", (event) => {
+      event.preventDefault(); // right-drag is window/level: no menu of ours or JupyterLab's
+      event.stopPropagation();
+    });
     frame.addEventListener("wheel", (event) => {
       event.preventDefault();
       event.stopPropagation();
@@ -1211,6 +1211,7 @@ class VolumeView {
     this.frame = h("div", "mi-frame mi-volume-frame", this.root);
     this.frame.tabIndex = 0;
     this.frame.setAttribute("data-lm-suppress-shortcuts", "true");
+    this.frame.setAttribute("data-jp-suppress-context-menu", "true");
     this.canvas = h("canvas", "mi-volume-canvas", this.frame);
     this.status = h("div", "mi-volume-status", this.root);
     const controls = h("div", "mi-window-controls", this.root);
@@ -1328,7 +1329,7 @@ class VolumeView {
 
   attach() {
     let drag = null;
-    this.frame.addEventListener("contextmenu", (e) => e.preventDefault());
+    this.frame.addEventListener("contextmenu", (e) => { e.preventDefault(); e.stopPropagation(); });
     this.frame.addEventListener("pointerdown", (event) => {
       drag = { x: event.clientX, y: event.clientY, button: event.button, yaw: this.model.get("yaw"),
         pitch: this.model.get("pitch"), center: this.model.get("window_center"), width: this.model.get("window_width") };
