@@ -677,7 +677,7 @@ def start_app_server(base: Path, app: str, notebook: str | None = None) -> AppSe
                                stderr=subprocess.STDOUT)
     log.close()
     server = AppServer(f"http://127.0.0.1:{port}", token, root_dir, log_path, process)
-    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+    deadline = time.monotonic() + 2 * SERVER_START_TIMEOUT_S  # Voila starts slowly when busy
     probe = f"{server.url}/api/status?token={token}" if app == "notebook" else server.url
     while time.monotonic() < deadline and process.poll() is None:
         try:
