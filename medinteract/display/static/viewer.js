@@ -132,10 +132,12 @@ class Layer {
     this.count = 0;
     this.bytes = 0;
     this.stamp = 0; // changes whenever the values held change (drawn keys depend on it)
+    this.sliceStamps = new Float64Array(this.shape[0]); // the same, per axis-0 slice
   }
 
   reset(version) {
     this.stamp++;
+    this.sliceStamps.fill(this.stamp);
     this.version = version;
     this.slices.fill(null);
     this.planes.clear();
@@ -150,6 +152,7 @@ class Layer {
   putSlices(start, values) {
     this.stamp++;
     for (let z = start, k = 0; k * this.sliceLength < values.length; z++, k++) {
+      this.sliceStamps[z] = this.stamp;
       if (this.slices[z] === null) this.count++;
       else this.bytes -= this.slices[z].byteLength;
       this.slices[z] = values.subarray(k * this.sliceLength, (k + 1) * this.sliceLength);
@@ -937,8 +940,10 @@ class SliceView {
     const plane = layer.plane(axis, index);
     if (!plane) return null;
     const info = this.geometry.axes[axis];
+    // an axial plane changes only with its own slice: slabs arriving elsewhere cause no redraw
+    const stamp = axis === 0 ? layer.sliceStamps[index] : layer.stamp;
     return { values: orient(plane, info.flip_rows, layer.channels), rows: plane.rows,
-      cols: plane.cols, channels: layer.channels, version: `${layer.version}.${layer.stamp}` };
+      cols: plane.cols, channels: layer.channels, version: `${layer.version}.${stamp}` };
   }
 
   drawPane(pane, axis, index, mode) {
