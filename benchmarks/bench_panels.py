@@ -118,7 +118,7 @@ MEDIAN = Op("median", "size", 5, (7,), 5, True, "median_filter",
 
 APPROACHES = {
     "medinteract panel": """
-bench_widget = mi.panels.panel("{op}", scan, {param}={start!r})
+bench_widget = mi.panels.panel(scan, "{op}", {param}={start!r})
 bench_slider = bench_widget.controls["{param}"]
 """,
     "matplotlib re-plot (interactive + Output)": """

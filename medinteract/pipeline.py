@@ -6,10 +6,11 @@ in a form that runs without widgets, on one scan (:meth:`Pipeline.run`) or on a 
 
 Data flow
 ---------
-Each step receives the previous step's output as its first input (the pipeline's input for the
-first step). An op with a *further* positional image input (such as the intensity image of
-:func:`~medinteract.ops.region_table`) receives the pipeline's original input there, so a
-pipeline ``threshold -> label -> region_table`` measures the HU of the scan it started from.
+Each step receives the previous step's output (the pipeline's input for the first step) in its
+first mask or labels input if it has one, else in its first input; its other image inputs
+(such as the intensity image of :func:`~medinteract.ops.region_table`) receive the pipeline's
+original input, so a pipeline ``threshold -> label -> region_table`` measures the HU of the
+scan it started from.
 Every step gets the same ``spacing`` (from the input :class:`~medinteract.scan.Scan`, or given).
 
 >>> import numpy as np
@@ -25,7 +26,6 @@ from __future__ import annotations
 import importlib
 import inspect
 import json
-import math
 from collections import deque
 from dataclasses import dataclass, field
 from os import PathLike
@@ -35,11 +35,12 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 import numpy as np
 
 from medinteract._atomic import write_atomic
-from medinteract.errors import LoadError
-from medinteract.ops.params import Param, describe, get_op, inputs, output_kind
+from medinteract.errors import LoadError, ParameterError
+from medinteract.ops.registry import get_op
+from medinteract.params import describe, inputs, output_kind, validate_params
 from medinteract.scan import Scan
 
-__all__ = ["Step", "Pipeline", "FORMAT_VERSION", "op_name", "resolve_op", "normalize_params"]
+__all__ = ["Step", "Pipeline", "FORMAT_VERSION", "op_name", "resolve_op"]
 
 #: Version number written into saved pipelines (``"medinteract_pipeline"`` key).
 FORMAT_VERSION = 1
@@ -91,121 +92,33 @@ def resolve_op(name: str) -> Callable[..., Any]:
     return target
 
 
-# -- parameter values --------------------------------------------------------------------------
-def _plain(value: Any) -> Any:
-    """numpy scalars -> Python scalars, lists/arrays -> tuples, recursively."""
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return _plain(value.tolist())
-    if isinstance(value, (list, tuple)):
-        return tuple(_plain(v) for v in value)
-    return value
+def _input_sources(func: Callable[..., Any]) -> tuple[str, ...]:
+    """Where each positional input of a step comes from: ``"current"`` or ``"original"``.
 
-
-def _check_value(func_name: str, p: Param, value: Any) -> Any:
-    """One parameter value validated against its :class:`Param` and in canonical form."""
-    where = f"{func_name}: parameter {p.name!r}"
-    value = _plain(value)
-    if value is None:
-        if not p.optional:
-            raise ValueError(f"{where} cannot be None")
-        return None
-    if p.kind == "bool":
-        if not isinstance(value, bool):
-            raise TypeError(f"{where} must be True or False, got {value!r}")
-        return value
-    if p.kind in ("int", "float"):
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise TypeError(f"{where} must be a number, got {value!r}")
-        if not math.isfinite(value):
-            raise ValueError(f"{where} must be finite, got {value!r}")
-        if p.kind == "int":
-            if value != int(value):
-                raise ValueError(f"{where} must be a whole number, got {value!r}")
-            return int(value)
-        return float(value)
-    if p.kind == "choice":
-        if value not in p.options:
-            raise ValueError(f"{where} must be one of {', '.join(map(repr, p.options))}, "
-                             f"got {value!r}")
-        return value
-    if p.kind == "str":
-        if not isinstance(value, str):
-            raise TypeError(f"{where} must be a string, got {value!r}")
-        return value
-    if p.kind == "point":
-        if not isinstance(value, tuple) or not all(
-                isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
-            raise TypeError(f"{where} must be a tuple of indices, got {value!r}")
-        return value
-    if p.kind == "region":
-        if not isinstance(value, tuple) or not all(
-                isinstance(pair, tuple) and len(pair) == 2 for pair in value):
-            raise TypeError(f"{where} must be ((start, stop), ...) per axis, got {value!r}")
-        return value
-    try:
-        json.dumps(_jsonable(value))
-    except TypeError:
-        raise TypeError(f"{where}: {value!r} cannot be saved as JSON") from None
-    return value
-
-
-def normalize_params(func: Callable[..., Any], params: Mapping[str, Any]) -> dict[str, Any]:
-    """Validate ``params`` against ``func``'s signature (:func:`describe`); canonical values.
-
-    Only tunable keyword parameters are accepted: ``spacing`` comes from the scan and array
-    inputs from the pipeline, never from saved parameters. Integers become ``int``, floats
-    ``float``, sequences tuples (so values read back from JSON compare equal).
-
-    Raises
-    ------
-    TypeError, ValueError
-        Naming the op, the parameter and the problem.
-    """
-    name = getattr(func, "__name__", repr(func))
-    described = {p.name: p for p in describe(func)}
-    out: dict[str, Any] = {}
-    for key, value in params.items():
-        p = described.get(key)
-        if p is None:
-            tunable = [n for n, q in described.items() if q.is_tunable]
-            raise ValueError(f"{name} has no parameter {key!r}; its parameters are "
-                             f"{', '.join(tunable) or '(none)'}")
-        if not p.is_tunable:
-            raise ValueError(f"{name}: {key!r} is supplied by the pipeline (the scan's "
-                             "spacing or an array input), not stored as a parameter")
-        out[key] = _check_value(name, p, value)
-    return out
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, tuple):
-        return [_jsonable(v) for v in value]
-    return value
-
-
-def _extra_inputs(func: Callable[..., Any]) -> list[str]:
-    """Roles of the positional inputs after the first that the pipeline must supply.
-
-    Only an image (the pipeline's input) can be supplied; any other required array input
-    makes the op unusable as a step.
+    The previous step's output (``"current"``) goes to the op's first mask or labels input
+    if it has one, otherwise to its first input; every other image input receives the
+    pipeline's original input (``"original"``). So ``threshold -> label -> region_table``
+    hands the labels to ``region_table(image, labels)`` and measures the HU of the scan the
+    pipeline started from. Any other required array input makes the op unusable as a step.
     """
     roles = inputs(func)
     required = [p.default is inspect.Parameter.empty
                 for p in inspect.signature(func).parameters.values()
                 if p.kind in (inspect.Parameter.POSITIONAL_ONLY,
                               inspect.Parameter.POSITIONAL_OR_KEYWORD)]
-    extra = []
-    for role, needed in zip(roles[1:], required[1:]):
-        if role == "image":
-            extra.append(role)
+    primary = next((i for i, role in enumerate(roles) if role in ("mask", "labels")), 0)
+    sources = []
+    for index, (role, needed) in enumerate(zip(roles, required)):
+        if index == primary:
+            sources.append("current")
+        elif role == "image":
+            sources.append("original")
         elif needed:
             raise ValueError(f"{getattr(func, '__name__', func)} needs a second {role} input, "
                              "which a pipeline step cannot supply")
-        else:
+        elif index > primary:
             break
-    return extra
+    return tuple(sources)
 
 
 def _takes_spacing(func: Callable[..., Any]) -> bool:
@@ -234,7 +147,7 @@ class Step:
     >>> Step("median", {"sise": 5})
     Traceback (most recent call last):
     ...
-    ValueError: median has no parameter 'sise'; its parameters are size
+    medinteract.errors.ParameterError: median: sise=5 is not a parameter of this op; allowed: ...
     """
 
     op: str
@@ -249,8 +162,8 @@ class Step:
             func, name = resolve_op(op), op
         else:
             raise TypeError(f"a step's op is a name or a function, got {op!r}")
-        checked = normalize_params(func, dict(params or {}))
-        _extra_inputs(func)
+        checked = validate_params(func, dict(params or {}))
+        _input_sources(func)
         object.__setattr__(self, "op", name)
         object.__setattr__(self, "params", checked)
         object.__setattr__(self, "_func", func)
@@ -271,8 +184,9 @@ class Step:
         return self._func.__name__
 
     def call(self, current: Any, original: Any, spacing: Sequence[float] | None) -> Any:
-        """Run this step on ``current`` (``original`` feeds further image inputs)."""
-        args = [current] + [original for _ in _extra_inputs(self._func)]
+        """Run this step on ``current`` (``original`` feeds its other image inputs)."""
+        given = {"current": current, "original": original}
+        args = [given[source] for source in _input_sources(self._func)]
         kwargs = dict(self.params)
         if _takes_spacing(self._func):
             kwargs["spacing"] = spacing
@@ -284,11 +198,14 @@ class Step:
 
     def to_dict(self) -> dict[str, Any]:
         """``{"op": name, "params": {...}}`` with JSON-ready values."""
-        return {"op": self.op, "params": {k: _jsonable(v) for k, v in self.params.items()}}
+        described = {p.name: p for p in describe(self._func)}
+        return {"op": self.op,
+                "params": {k: described[k].to_json(v) for k, v in self.params.items()}}
 
     def code_line(self, target: str = "result", source: str = "result") -> str:
         """The Python line that performs this step."""
-        args = [source] + ["image" for _ in _extra_inputs(self._func)]
+        names = {"current": source, "original": "image"}
+        args = [names[origin] for origin in _input_sources(self._func)]
         if _takes_spacing(self._func):
             args.append("spacing=spacing")
         args += [f"{k}={v!r}" for k, v in self.params.items()]
@@ -485,6 +402,9 @@ class Pipeline:
                 raise ValueError(f"step {number} is not an object with an 'op'")
             try:
                 steps.append(Step(entry["op"], entry.get("params") or {}))
+            except ParameterError as error:
+                error.add_note(f"in pipeline step {number}")
+                raise
             except (KeyError, ValueError, TypeError) as error:
                 message = error.args[0] if error.args else str(error)
                 raise ValueError(f"step {number}: {message}") from None
@@ -524,8 +444,9 @@ class Pipeline:
             raise LoadError(path, f"not valid JSON ({error.msg}, line {error.lineno})",
                             "save pipelines with Pipeline.save") from None
         except (ValueError, TypeError, KeyError) as error:
-            message = error.args[0] if error.args else str(error)
-            raise LoadError(path, str(message)) from None
+            message = str(error.args[0] if error.args else error)
+            where = "; ".join(getattr(error, "__notes__", ()))
+            raise LoadError(path, f"{message} ({where})" if where else message) from None
 
 
 def _import_module(step: Step) -> str | None:

@@ -22,8 +22,9 @@ ALLOWED = {
     "_atomic": set(),
     "io": {"scan", "windowing", "errors", "_atomic"},
     "data": {"io", "scan", "windowing", "errors", "_atomic"},
-    "ops": {"scan", "windowing", "errors"},
-    "display": {"scan", "windowing", "errors"},
+    "params": {"scan", "errors"},
+    "ops": {"scan", "windowing", "params", "errors"},
+    "display": {"scan", "windowing", "params", "errors"},
 }
 
 
@@ -56,7 +57,7 @@ _PROBE = """
 import json, sys
 heavy = ["pandas", "ipywidgets", "matplotlib", "keras", "tensorflow", "dask", "jax"]
 loaded = {}
-for module in ["medinteract", "medinteract.io", "medinteract.ops"]:
+for module in ["medinteract", "medinteract.io", "medinteract.params", "medinteract.ops"]:
     __import__(module)
     loaded[module] = [name for name in heavy if name in sys.modules]
 print(json.dumps(loaded))
@@ -69,4 +70,5 @@ def test_lower_layers_do_not_import_heavy_packages() -> None:
     loaded = json.loads(out.strip().splitlines()[-1])
     assert loaded["medinteract"] == []  # pandas too is imported on first use only
     assert set(loaded["medinteract.io"]) <= {"pandas"}
+    assert "ipywidgets" not in loaded["medinteract.params"]  # widgets are made on first use
     assert "ipywidgets" not in loaded["medinteract.ops"]

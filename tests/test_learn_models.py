@@ -103,7 +103,7 @@ def test_denoising_autoencoder_learns_to_remove_noise_on_unseen_patients(trained
     denoised = model.predict(pairs.x_test, verbose=0)[..., 0]
 
     def mean_psnr(images):
-        return np.mean([psnr(a, b, data_range=1.0) for a, b in zip(images, clean)])
+        return np.mean([psnr(b, a, data_range=1.0) for a, b in zip(images, clean)])
 
     smoothed = [gaussian(image, spacing=(1.2, 1.2), sigma=1.0) for image in noisy]
     assert mean_psnr(denoised) > mean_psnr(noisy) + 1.0
@@ -134,9 +134,9 @@ def test_compare_denoisers_ranks_the_autoencoder_against_every_classical_filter(
     noisy, clean = pairs.x_test[..., 0], pairs.y_test[..., 0]
     smoothed = [get_op("median")(image, spacing=(1.2, 1.2), size=3) for image in noisy]
     assert scores.loc["median", "psnr_db"] == pytest.approx(
-        np.mean([psnr(a, b, data_range=1.0) for a, b in zip(smoothed, clean)]))
+        np.mean([psnr(b, a, data_range=1.0) for a, b in zip(smoothed, clean)]))
     assert scores.loc["median", "ssim"] == pytest.approx(
-        np.mean([ssim(a, b, data_range=1.0) for a, b in zip(smoothed, clean)]))
+        np.mean([ssim(b, a, data_range=1.0) for a, b in zip(smoothed, clean)]))
 
     chosen = compare_denoisers(noisy[:4], clean[:4], filters={"gaussian": {"sigma": 2.0}})
     assert list(chosen["method"]) == ["noisy", "gaussian"]

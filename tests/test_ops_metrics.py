@@ -14,20 +14,20 @@ import medinteract.ops as ops
 def test_dice_and_iou_of_known_overlaps_are_exact():
     truth = np.zeros((10, 10), bool); truth[0:4, 0:5] = True     # 20 px
     pred = np.zeros((10, 10), bool); pred[2:6, 0:5] = True       # 20 px, 10 shared
-    assert ops.confusion_counts(pred, truth) == {"TP": 10, "FP": 10, "FN": 10, "TN": 70}
-    assert ops.dice(pred, truth) == 0.5
-    assert ops.iou(pred, truth) == pytest.approx(1 / 3)
+    assert ops.confusion_counts(truth, pred) == {"TP": 10, "FP": 10, "FN": 10, "TN": 70}
+    assert ops.dice(truth, pred) == 0.5
+    assert ops.iou(truth, pred) == pytest.approx(1 / 3)
     assert ops.dice(truth, truth) == 1.0 and ops.iou(truth, truth) == 1.0
-    assert ops.dice(pred, ~pred) == 0.0
+    assert ops.dice(~pred, pred) == 0.0
     empty = np.zeros((10, 10), bool)
     assert ops.dice(empty, empty) == 1.0 and ops.iou(empty, empty) == 1.0
-    assert ops.dice(pred, empty) == 0.0
+    assert ops.dice(empty, pred) == 0.0
 
 
 def test_overlap_labels_colour_codes():
     pred = np.array([[1, 1, 0, 0]], bool)
     truth = np.array([[1, 0, 1, 0]], bool)
-    out = ops.overlap_labels(pred, truth)
+    out = ops.overlap_labels(truth, pred)
     assert out.dtype == np.uint8 and out.tolist() == [[1, 2, 3, 0]]
 
 
@@ -39,23 +39,23 @@ def test_overlap_labels_colour_codes():
 def test_hausdorff_of_shifted_squares_is_the_shift_in_mm(spacing, axis, shift, expected):
     a = np.zeros((40, 40), bool); a[10:20, 10:20] = True
     b = np.roll(a, shift, axis=axis)
-    assert ops.hausdorff_distance(a, b, spacing=spacing) == pytest.approx(expected)
     assert ops.hausdorff_distance(b, a, spacing=spacing) == pytest.approx(expected)
-    assert ops.hausdorff_distance(a, b, spacing=spacing, percentile=95) <= expected
+    assert ops.hausdorff_distance(a, b, spacing=spacing) == pytest.approx(expected)
+    assert ops.hausdorff_distance(b, a, spacing=spacing, percentile=95) <= expected
 
 
 def test_hausdorff_3d_and_hd95_ignores_a_speck():
     spacing = (2.5, 0.8, 0.8)
     a = np.zeros((12, 40, 40), bool); a[3:9, 10:30, 10:30] = True
     b = np.roll(a, 2, axis=0)
-    assert ops.hausdorff_distance(a, b, spacing=spacing) == pytest.approx(5.0)
+    assert ops.hausdorff_distance(b, a, spacing=spacing) == pytest.approx(5.0)
     speck = a.copy(); speck[0, 0, 0] = True
     far = np.sqrt((3 * 2.5) ** 2 + (10 * 0.8) ** 2 * 2)
-    assert ops.hausdorff_distance(speck, a, spacing=spacing) == pytest.approx(far)
-    assert ops.hausdorff_distance(speck, a, spacing=spacing, percentile=95) == 0.0
+    assert ops.hausdorff_distance(a, speck, spacing=spacing) == pytest.approx(far)
+    assert ops.hausdorff_distance(a, speck, spacing=spacing, percentile=95) == 0.0
     empty = np.zeros_like(a)
     assert ops.hausdorff_distance(empty, empty) == 0.0
-    assert ops.hausdorff_distance(a, empty) == float("inf")
+    assert ops.hausdorff_distance(empty, a) == float("inf")
 
 
 def test_psnr_and_ssim_with_a_stated_data_range():
@@ -64,19 +64,19 @@ def test_psnr_and_ssim_with_a_stated_data_range():
     noisy = reference + rng.normal(0, 20, reference.shape)
     mse = np.mean((noisy - reference) ** 2)
     expected = 10 * np.log10(2000.0 ** 2 / mse)
-    assert ops.psnr(noisy, reference, data_range=2000.0) == pytest.approx(expected, rel=1e-6)
+    assert ops.psnr(reference, noisy, data_range=2000.0) == pytest.approx(expected, rel=1e-6)
     span = reference.max() - reference.min()
-    assert ops.psnr(noisy, reference) == pytest.approx(10 * np.log10(span ** 2 / mse))
+    assert ops.psnr(reference, noisy) == pytest.approx(10 * np.log10(span ** 2 / mse))
     assert ops.psnr(reference, reference) == float("inf")
     assert ops.ssim(reference, reference) == pytest.approx(1.0)
-    assert 0 < ops.ssim(noisy, reference) < 1
+    assert 0 < ops.ssim(reference, noisy) < 1
     noisier = reference + rng.normal(0, 200, reference.shape)
-    assert ops.ssim(noisy, reference) > ops.ssim(noisier, reference)
-    assert ops.psnr(noisy, reference) > ops.psnr(noisier, reference)
+    assert ops.ssim(reference, noisy) > ops.ssim(reference, noisier)
+    assert ops.psnr(reference, noisy) > ops.psnr(reference, noisier)
     with pytest.raises(ValueError, match="7 pixels"):
         ops.ssim(np.eye(5), np.eye(5))
     with pytest.raises(ValueError, match="data_range"):
-        ops.psnr(np.zeros((8, 8)), np.zeros((8, 8)) + 1)
+        ops.psnr(np.zeros((8, 8)) + 1, np.zeros((8, 8)))
 
 
 masks = arrays(np.bool_, st.tuples(st.integers(1, 12), st.integers(1, 12)))
@@ -87,14 +87,14 @@ masks = arrays(np.bool_, st.tuples(st.integers(1, 12), st.integers(1, 12)))
 def test_dice_iou_properties(data):
     a = data.draw(masks)
     b = data.draw(arrays(np.bool_, a.shape))
-    d, j = ops.dice(a, b), ops.iou(a, b)
+    d, j = ops.dice(b, a), ops.iou(b, a)
     assert 0.0 <= d <= 1.0 and 0.0 <= j <= 1.0
-    assert d == ops.dice(b, a) and j == ops.iou(b, a)
+    assert d == ops.dice(a, b) and j == ops.iou(a, b)
     assert d == pytest.approx(2 * j / (1 + j))
     assert d >= j
-    counts = ops.confusion_counts(a, b)
+    counts = ops.confusion_counts(b, a)
     assert sum(counts.values()) == a.size
-    assert np.bincount(ops.overlap_labels(a, b).ravel(), minlength=4).tolist() == [
+    assert np.bincount(ops.overlap_labels(b, a).ravel(), minlength=4).tolist() == [
         counts["TN"], counts["TP"], counts["FP"], counts["FN"]]
 
 
@@ -104,10 +104,10 @@ def test_hausdorff_properties(data, sy, sx):
     a = data.draw(masks)
     b = data.draw(arrays(np.bool_, a.shape))
     spacing = (sy, sx)
-    h = ops.hausdorff_distance(a, b, spacing=spacing)
-    assert h == ops.hausdorff_distance(b, a, spacing=spacing)
+    h = ops.hausdorff_distance(b, a, spacing=spacing)
+    assert h == ops.hausdorff_distance(a, b, spacing=spacing)
     if a.any() and b.any():
         diagonal = np.hypot(a.shape[0] * sy, a.shape[1] * sx)
         assert 0 <= h <= diagonal
-        assert ops.hausdorff_distance(a, b, spacing=spacing, percentile=50) <= h
+        assert ops.hausdorff_distance(b, a, spacing=spacing, percentile=50) <= h
     assert ops.hausdorff_distance(a, a, spacing=spacing) == 0.0

@@ -6,12 +6,13 @@ import numpy as np
 import pytest
 
 import medinteract.ops as ops
+import medinteract.params
 
 
 def test_remove_small_by_area_in_mm2():
     min_size = {p.name: p for p in ops.describe(ops.remove_small)}["min_size"]
     assert min_size.unit == "mm^d"
-    assert ops.params.format_unit(min_size.unit, 2) == "mm²"
+    assert medinteract.params.format_unit(min_size.unit, 2) == "mm²"
     spacing = (0.5, 0.25)  # 0.125 mm² per pixel
     mask = np.zeros((40, 80), bool)
     mask[2:6, 2:10] = True      # 32 px = 4.0 mm²

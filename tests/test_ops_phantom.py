@@ -40,7 +40,7 @@ def test_threshold_and_cleanup_find_the_nodules_of_a_2d_slice():
     # -420 HU threshold make the edge uncertain by about one pixel at 0.75 mm)
     p = data.phantom(shape=(256, 256), seed=2)
     found = ops.label(_find_nodules(p.scan))
-    table = ops.region_table(found, p.scan)
+    table = ops.region_table(p.scan, found)
     assert "area_mm2" in table and "mean_HU" in table
     # vessel pieces cut lengthwise are elongated; nodules are round
     nodules = table[table["eccentricity"] < 0.75]
@@ -56,9 +56,9 @@ def test_threshold_and_cleanup_find_the_nodules_of_a_volume():
     p = data.phantom(shape=(48, 128, 128), seed=3)
     mask = _find_nodules(p.scan)
     found = ops.label(mask)
-    table = ops.region_table(found, p.scan)
+    table = ops.region_table(p.scan, found)
     assert len(table) == len(p.table) == 4
-    assert ops.dice(mask, p.nodules > 0) > 0.95
+    assert ops.dice(p.nodules > 0, mask) > 0.95
     for _, row in table.iterrows():
         truth = p.table.set_index("label").loc[_best_match(found, p.nodules, row["label"])]
         assert row["volume_mm3"] == pytest.approx(truth["volume_mm3"], rel=0.05)
@@ -76,5 +76,5 @@ def test_region_growing_from_the_table_centre_outlines_a_nodule():
     seed = (int(round(row["centre_y"])), int(round(row["centre_x"])))
     grown = ops.region_grow(p.scan, seed=seed, tolerance=250.0)
     truth = p.nodules == 3
-    assert ops.dice(grown, truth) > 0.95
-    assert ops.hausdorff_distance(grown, truth, spacing=p.scan.spacing) <= 1.5
+    assert ops.dice(truth, grown) > 0.95
+    assert ops.hausdorff_distance(truth, grown, spacing=p.scan.spacing) <= 1.5

@@ -24,7 +24,7 @@ def test_threshold_of_a_disc_gives_its_area_in_mm2():
     mask = ops.threshold(ct, low=-400, high=400)
     area = mask.sum() * np.prod(spacing)
     assert area == pytest.approx(np.pi * 20 ** 2, rel=0.01)
-    table = ops.region_table(ops.label(mask), spacing=spacing)
+    table = ops.region_table(None, ops.label(mask), spacing=spacing)
     assert len(table) == 1 and table["area_mm2"].iloc[0] == pytest.approx(area)
 
 

@@ -26,7 +26,7 @@ def test_denoise_readouts(pair):
     p = denoise(noisy.scan, "median", reference=clean.scan.array, size=3)
     assert p.noise_before == pytest.approx(estimate_noise(noisy.scan))
     assert p.noise_after < p.noise_before
-    assert p.psnr == pytest.approx(psnr(p.result, clean.scan.array))
+    assert p.psnr == pytest.approx(psnr(clean.scan.array, p.result))
     first_psnr = p.psnr
     p.controls["size"].value = 5
     assert np.array_equal(p.result, median(noisy.scan, size=5))
@@ -67,7 +67,7 @@ def test_enhance_panel_maps_display_values_onto_the_window(pair):
 
 def test_sweep_small_multiples_with_a_metric():
     ph = phantom(shape=(64, 64), n_nodules=1, nodule_hu=2500.0, seed=1)
-    s = sweep("threshold", ph.scan, "low", [0.0, 825.0, 2000.0], reference=ph.nodules > 0,
+    s = sweep(ph.scan, "threshold", "low", [0.0, 825.0, 2000.0], reference=ph.nodules > 0,
               metric="dice")
     assert list(s.table.columns) == ["low", "dice"] and len(s.results) == 3
     assert s.table["dice"].idxmax() == 1 and s.best().params == {"low": 825.0}
@@ -82,18 +82,18 @@ def test_sweep_over_two_parameters_with_own_metric(pair):
     def error(out: np.ndarray) -> float:
         return float(np.abs(out - clean.scan.array).mean())
 
-    s = sweep("canny", noisy.scan, "sigma", [1.0, 2.0], param2="high_threshold",
+    s = sweep(noisy.scan, "canny", "sigma", [1.0, 2.0], param2="high_threshold",
               values2=[0.9, 0.95], low_threshold=0.5, metric=lambda out: float(out.sum()))
     assert len(s.table) == 4 and set(s.table.columns) == {"sigma", "high_threshold", "<lambda>"}
-    s = sweep("gaussian", noisy.scan, "sigma", [0.5, 1.5], metric=error)
+    s = sweep(noisy.scan, "gaussian", "sigma", [0.5, 1.5], metric=error)
     assert list(s.table.columns) == ["sigma", "error"]
     with pytest.raises(ValueError, match="needs a reference"):
-        sweep("threshold", noisy.scan, "low", [0.0], metric="dice")
+        sweep(noisy.scan, "threshold", "low", [0.0], metric="dice")
 
 
 def test_choose_switches_ops_and_keeps_their_parameters(pair):
     noisy, clean = pair
-    c = choose("denoise", noisy.scan, reference=clean.scan.array)
+    c = choose(noisy.scan, "denoise", reference=clean.scan.array)
     assert c.op == "gaussian" and isinstance(c.panel, DenoisePanel)
     assert "estimate_noise" not in [v for _, v in c._menu.options]  # a number, not a panel
     c.panel.set(sigma=2.0)

@@ -382,9 +382,9 @@ def segmentation_scores(masks_true: np.ndarray, probabilities: np.ndarray, *,
     rows = []
     for t, p in zip(truth != 0, prob >= threshold):
         rows.append({
-            "dice": dice(p, t),
-            "iou": iou(p, t),
-            "hausdorff": hausdorff_distance(p, t, spacing=spacing, percentile=percentile),
+            "dice": dice(t, p),
+            "iou": iou(t, p),
+            "hausdorff": hausdorff_distance(t, p, spacing=spacing, percentile=percentile),
             "true_pixels": int(t.sum()),
             "predicted_pixels": int(p.sum()),
         })
@@ -424,9 +424,9 @@ def _score_row(method: str, params: dict[str, Any], outputs: np.ndarray, clean: 
     return {
         "method": method,
         "params": params,
-        "psnr_db": float(np.mean([psnr(o, c, data_range=data_range)
+        "psnr_db": float(np.mean([psnr(c, o, data_range=data_range)
                                   for o, c in zip(outputs, clean)])),
-        "ssim": float(np.mean([ssim(o, c, data_range=data_range)
+        "ssim": float(np.mean([ssim(c, o, data_range=data_range)
                                for o, c in zip(outputs, clean)])),
         "seconds": seconds,
     }

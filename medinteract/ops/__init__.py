@@ -4,7 +4,7 @@ Each op is a plain function ``op(image, *, spacing=None, **params)`` returning a
 (``float32`` intensities, ``bool`` masks, ``int32`` labels) or a table; inputs are never
 modified, and a :class:`~medinteract.scan.Scan` may be passed instead of an array (its spacing is
 then used). Tunable parameters are keyword-only with defaults and annotated with ranges, steps,
-units and choices (:mod:`medinteract.ops.params`), which the panels turn into widgets. Your own
+units and choices (:mod:`medinteract.params`), which the panels turn into widgets. Your own
 function becomes an op the same way::
 
     from typing import Annotated
@@ -22,7 +22,7 @@ function becomes an op the same way::
 
 from __future__ import annotations
 
-from medinteract.ops import denoise, enhance, measure, metrics, morphology, params, preprocess
+from medinteract.ops import denoise, enhance, measure, metrics, morphology, preprocess, registry
 from medinteract.ops import segment
 from medinteract.ops.denoise import (bilateral, estimate_noise, gaussian, mean, median, nl_means,
                                      total_variation)
@@ -33,10 +33,10 @@ from medinteract.ops.metrics import (confusion_counts, dice, hausdorff_distance,
                                      overlap_labels, psnr, ssim)
 from medinteract.ops.morphology import (closing, dilation, erosion, fill_holes, label, opening,
                                         remove_small)
-from medinteract.ops.params import (Box, Choice, Data, FromImage, Image, ImageIn, Labels,
-                                    LabelsIn, Mask, MaskIn, OpInfo, Overlap, Param, Point, Range,
-                                    Region, Seed, Spacing, check_params, describe, get_op,
-                                    list_ops, op, slider_bounds)
+from medinteract.ops.registry import OpInfo, get_op, list_ops, op
+from medinteract.params import (Box, Choice, Data, FromImage, Image, ImageIn, Labels, LabelsIn,
+                                Mask, MaskIn, Overlap, Param, Point, Range, Region, Seed,
+                                Spacing, describe, validate_params)
 from medinteract.ops.preprocess import (clip_hu, crop, flip, normalize, resample_isotropic,
                                         resampled_spacing, rotate90)
 from medinteract.ops.segment import (auto_threshold_value, canny, multi_otsu, multi_otsu_values,
@@ -47,7 +47,7 @@ __all__ = [
     "Range", "Choice", "FromImage", "Point", "Region", "Data", "Param", "OpInfo",
     "ImageIn", "MaskIn", "LabelsIn", "Spacing", "Seed", "Box", "Image", "Mask", "Labels",
     "Overlap",
-    "describe", "op", "list_ops", "get_op", "slider_bounds", "check_params",
+    "describe", "validate_params", "op", "list_ops", "get_op",
     # denoise
     "gaussian", "median", "mean", "bilateral", "total_variation", "nl_means", "estimate_noise",
     # preprocess
@@ -65,5 +65,5 @@ __all__ = [
     # metrics
     "confusion_counts", "dice", "iou", "hausdorff_distance", "overlap_labels", "psnr", "ssim",
     # modules
-    "params", "denoise", "preprocess", "enhance", "segment", "morphology", "measure", "metrics",
+    "registry", "denoise", "preprocess", "enhance", "segment", "morphology", "measure", "metrics",
 ]

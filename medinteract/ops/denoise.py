@@ -14,7 +14,8 @@ from scipy import ndimage as ndi
 from skimage import restoration
 
 from medinteract.ops._util import as_image, mm_to_pixels, per_slice, rescale_unit
-from medinteract.ops.params import FromImage, Image, ImageIn, Range, Spacing, op
+from medinteract.ops.registry import op
+from medinteract.params import FromImage, Image, ImageIn, Range, Spacing
 
 __all__ = ["gaussian", "median", "mean", "bilateral", "total_variation", "nl_means",
            "estimate_noise"]

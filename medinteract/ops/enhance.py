@@ -15,7 +15,8 @@ from scipy import ndimage as ndi
 from skimage import exposure
 
 from medinteract.ops._util import as_image, mm_to_pixels, rescale_unit
-from medinteract.ops.params import FromImage, Image, ImageIn, Range, Spacing, op
+from medinteract.ops.registry import op
+from medinteract.params import FromImage, Image, ImageIn, Range, Spacing
 from medinteract.scan import Scan
 from medinteract.windowing import apply_window
 

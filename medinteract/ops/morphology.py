@@ -14,7 +14,8 @@ from scipy import ndimage as ndi
 from skimage import morphology as skmorph
 
 from medinteract.ops._util import as_mask, ellipsoid_footprint, per_slice
-from medinteract.ops.params import Choice, Labels, Mask, MaskIn, Range, Spacing, op
+from medinteract.ops.registry import op
+from medinteract.params import Choice, Labels, Mask, MaskIn, Range, Spacing
 
 __all__ = ["remove_small", "fill_holes", "opening", "closing", "dilation", "erosion", "label"]
 

@@ -13,7 +13,8 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from medinteract.ops._util import as_image, spacing_for
-from medinteract.ops.params import Box, Choice, Image, ImageIn, Range, Spacing, op
+from medinteract.ops.registry import op
+from medinteract.params import Box, Choice, Image, ImageIn, Range, Spacing
 from medinteract.scan import Scan
 
 __all__ = ["resample_isotropic", "resampled_spacing", "crop", "rotate90", "flip", "normalize",

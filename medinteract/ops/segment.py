@@ -14,8 +14,9 @@ from skimage import feature, filters, segmentation
 
 from medinteract.ops._util import (as_image, as_labels, as_mask, center_index,
                                    ellipsoid_footprint, mm_to_pixels, per_slice)
-from medinteract.ops.params import (Choice, FromImage, Image, ImageIn, Labels, LabelsIn, Mask,
-                                    MaskIn, Range, Seed, Spacing, op)
+from medinteract.ops.registry import op
+from medinteract.params import (Choice, FromImage, Image, ImageIn, Labels, LabelsIn, Mask,
+                                MaskIn, Range, Seed, Spacing)
 
 __all__ = ["threshold", "auto_threshold_value", "threshold_auto", "multi_otsu",
            "multi_otsu_values", "sobel", "canny", "region_grow", "watershed"]

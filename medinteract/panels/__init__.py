@@ -9,7 +9,7 @@ TP/FP/FN overlay), :func:`sweep` (small multiples over parameter values) and :fu
 puts a menu of a category's ops above their panels.
 
 >>> import numpy as np
->>> p = panel("median", np.eye(32), size=3)
+>>> p = panel(np.eye(32), "median", size=3)
 >>> print(p.to_code().splitlines()[0])
 from medinteract.ops import median
 """

@@ -35,11 +35,10 @@ from medinteract._atomic import write_atomic
 from medinteract.display import Compare, compare
 from medinteract.display.base import as_scan
 from medinteract.display.encode import downsample, encode_png
-from medinteract.errors import LoadError
-from medinteract.ops.params import describe, output_kind
-from medinteract.panels.controls import make_control
+from medinteract.errors import LoadError, ParameterError
+from medinteract.params import describe, output_kind, validate_params
 from medinteract.panels.worker import LatestWins
-from medinteract.pipeline import Pipeline, Step, normalize_params, resolve_op
+from medinteract.pipeline import Pipeline, Step, resolve_op
 from medinteract.scan import Scan
 
 __all__ = ["Panel", "panel", "BACKGROUND_MS", "PREVIEW_MS", "summarize"]
@@ -50,8 +49,6 @@ BACKGROUND_MS = 50.0
 PREVIEW_MS = 100.0
 #: Longest side (pixels) of the downsampled 2-D preview input.
 PREVIEW_SIZE = 256
-#: Parameter kinds stored in ``Panel.params``.
-_PARAM_KINDS = ("float", "int", "bool", "choice", "str", "point", "region")
 
 
 def summarize(value: Any, spacing: Sequence[float] | None = None) -> str:
@@ -113,7 +110,7 @@ class Panel(widgets.VBox):
     run_count = traitlets.Int(0, help="Full results delivered so far.")
     dropped_count = traitlets.Int(0, help="Stale results dropped so far.")
 
-    def __init__(self, op: str | Callable[..., Any], image: Any, *, reference: Any = None,
+    def __init__(self, image: Any, op: str | Callable[..., Any], *, reference: Any = None,
                  spacing: Sequence[float] | None = None, background: bool | None = None,
                  preview: bool | None = None, mode: str = "side-by-side",
                  display_size: int = 400, title: str | None = None,
@@ -129,7 +126,7 @@ class Panel(widgets.VBox):
         self.reference = reference
         self._background = background
         self._preview_mode = preview
-        self._described = [p for p in describe(self.func) if p.kind in _PARAM_KINDS]
+        self._described = [p for p in describe(self.func) if p.is_tunable]
         self._syncing = False
         self._dependents: list[Panel] = []
         self._worker = LatestWins(self._work, name=f"medinteract-{self.func.__name__}",
@@ -144,7 +141,7 @@ class Panel(widgets.VBox):
 
         self.controls: dict[str, widgets.Widget] = {}
         for p in self._described:
-            control = make_control(p, self.scan, self.params[p.name])
+            control = p.widget(self.params[p.name], self.scan)
             if control is not None:
                 control.observe(self._control_changed(p.name), "value")
                 self.controls[p.name] = control
@@ -185,10 +182,7 @@ class Panel(widgets.VBox):
     @traitlets.validate("params")
     def _valid_params(self, proposal: dict) -> dict:
         merged = {**self.params, **proposal["value"]}
-        try:
-            return normalize_params(self.func, merged)
-        except (TypeError, ValueError) as error:
-            raise traitlets.TraitError(str(error)) from None
+        return validate_params(self.func, merged, image=self.scan)
 
     def _control_changed(self, name: str) -> Callable[[dict], None]:
         def changed(change: dict) -> None:
@@ -520,7 +514,7 @@ class Panel(widgets.VBox):
                             f"{self.step.op!r}")
         try:
             self.params = {**self.params, **data["params"]}
-        except traitlets.TraitError as error:
+        except ParameterError as error:
             raise LoadError(path, str(error)) from None
         return self
 
@@ -560,7 +554,7 @@ def _input_scan(image: Any, spacing: Sequence[float] | None) -> Scan:
     return as_scan(array)
 
 
-def panel(op: str | Callable[..., Any], image: Any, *, reference: Any = None,
+def panel(image: Any, op: str | Callable[..., Any], *, reference: Any = None,
           spacing: Sequence[float] | None = None, background: bool | None = None,
           preview: bool | None = None, mode: str = "side-by-side", display_size: int = 400,
           **params: Any) -> Panel:
@@ -568,13 +562,13 @@ def panel(op: str | Callable[..., Any], image: Any, *, reference: Any = None,
 
     Parameters
     ----------
-    op : str or callable
-        A registered op's name (``"gaussian"``) or any function annotated with the
-        :mod:`medinteract.ops.params` vocabulary (a user's own too).
     image : Scan or array_like or Panel
         The input; a Scan's spacing fills the op's ``spacing`` and its modality the units.
         A panel chains: this panel works on its result (and re-runs when it changes), and
         :attr:`Panel.pipeline` / :meth:`Panel.to_code` cover the whole chain.
+    op : str or callable
+        A registered op's name (``"gaussian"``) or any function annotated with the
+        :mod:`medinteract.ops.params` vocabulary (a user's own too).
     reference : Scan or array_like, optional
         A reference image or mask, for panels that compare against one.
     spacing : sequence of float, optional
@@ -600,11 +594,11 @@ def panel(op: str | Callable[..., Any], image: Any, *, reference: Any = None,
     Examples
     --------
     >>> import numpy as np
-    >>> p = panel("gaussian", np.eye(16), sigma=2.0)
+    >>> p = panel(np.eye(16), "gaussian", sigma=2.0)
     >>> p.params
     {'sigma': 2.0}
     >>> p.set(sigma=0.0).result.sum()
     np.float32(16.0)
     """
-    return Panel(op, image, reference=reference, spacing=spacing, background=background,
+    return Panel(image, op, reference=reference, spacing=spacing, background=background,
                  preview=preview, mode=mode, display_size=display_size, **params)

@@ -1,7 +1,7 @@
 """One widget, many ops: a menu of the ops of a category, each shown as its own panel.
 
 >>> import numpy as np
->>> c = choose("denoise", np.eye(16))
+>>> c = choose(np.eye(16), "denoise")
 >>> c.op, type(c.panel).__name__
 ('gaussian', 'DenoisePanel')
 >>> c.op = "median"; c.panel.params
@@ -23,8 +23,8 @@ __all__ = ["OpChooser", "choose"]
 
 #: Panel class used per category (others: the generic :class:`~medinteract.panels.Panel`).
 _FACTORIES: dict[str, Callable[..., Panel]] = {
-    "denoise": lambda op, image, **kw: DenoisePanel(image, op, **kw),
-    "enhance": lambda op, image, **kw: EnhancePanel(image, op, **kw),
+    "denoise": DenoisePanel,
+    "enhance": EnhancePanel,
 }
 
 
@@ -42,7 +42,7 @@ class OpChooser(widgets.VBox):
 
     op = traitlets.Unicode(help="Name of the chosen op.")
 
-    def __init__(self, category: str, image: Any, *, ops: list[str] | None = None,
+    def __init__(self, image: Any, category: str, *, ops: list[str] | None = None,
                  op: str | None = None, **kwargs: Any) -> None:
         table = list_ops(category)
         table = table[table["output"] != "value"]  # numbers are readouts, not panels
@@ -52,7 +52,7 @@ class OpChooser(widgets.VBox):
         labels = dict(zip(table["name"], table["label"]))
         self._image = image
         self._kwargs = kwargs
-        self._factory = _FACTORIES.get(category, lambda name, img, **kw: panel(name, img, **kw))
+        self._factory = _FACTORIES.get(category, panel)
         self._cache: dict[str, Panel] = {}
         super().__init__()
         self.add_class("mi-chooser")
@@ -74,7 +74,7 @@ class OpChooser(widgets.VBox):
     def _show(self, change: dict) -> None:
         name = change["new"]
         if name not in self._cache:  # each op's panel keeps its parameters when you come back
-            self._cache[name] = self._factory(name, self._image, **self._kwargs)
+            self._cache[name] = self._factory(self._image, name, **self._kwargs)
         self.children = [self._menu, self._cache[name]]
 
     @property
@@ -92,15 +92,15 @@ class OpChooser(widgets.VBox):
         return self.panel.to_code()
 
 
-def choose(category: str, image: Any, *, ops: list[str] | None = None, op: str | None = None,
+def choose(image: Any, category: str, *, ops: list[str] | None = None, op: str | None = None,
            **kwargs: Any) -> OpChooser:
     """A dropdown of the ops of a category (``"denoise"``, ``"enhance"``, ``"segment"``,
     ``"morphology"``, ``"preprocess"``) above the panel of the chosen op.
 
     Parameters
     ----------
-    category : str
     image : Scan or array_like or Panel
+    category : str
     ops : list of str, optional
         Offer only these ops (in this order).
     op : str, optional
@@ -108,4 +108,4 @@ def choose(category: str, image: Any, *, ops: list[str] | None = None, op: str |
     **kwargs
         Passed to every panel (e.g. ``reference=`` for the denoise panels).
     """
-    return OpChooser(category, image, ops=ops, op=op, **kwargs)
+    return OpChooser(image, category, ops=ops, op=op, **kwargs)

@@ -19,7 +19,7 @@ import traitlets
 from medinteract.display.base import as_scan
 from medinteract.ops import estimate_noise, line_profile, psnr, ssim
 from medinteract.panels.base import Panel
-from medinteract.panels.controls import image_unit
+from medinteract.params import image_unit
 from medinteract.panels.figures import PROFILE_SIZE, pixel_layout, profile_png
 
 __all__ = ["DenoisePanel", "denoise", "enhance", "EnhancePanel"]
@@ -47,7 +47,7 @@ class DenoisePanel(Panel):
         self._numbers.add_class("mi-denoise-readout")
         self._profile = widgets.Image(format="png", layout=pixel_layout(PROFILE_SIZE))
         self._profile.add_class("mi-line-profile")
-        super().__init__(op, image, reference=reference, **kwargs)
+        super().__init__(image, op, reference=reference, **kwargs)
         if reference is not None:
             reference_scan = as_scan(reference)
             if reference_scan.shape != self.scan.shape:
@@ -71,11 +71,11 @@ class DenoisePanel(Panel):
         if not self._ready_readouts or result is None:
             return
         self.noise_after = estimate_noise(result)
-        unit = image_unit(self.scan)
+        unit = image_unit(self.scan) or ""
         parts = [f"noise σ: {self.noise_before:.3g} → {self.noise_after:.3g} {unit}".strip()]
         if self.reference is not None:
-            self.psnr = psnr(result, self.reference)
-            self.ssim = ssim(result, self.reference)
+            self.psnr = psnr(self.reference, result)
+            self.ssim = ssim(self.reference, result)
             parts.append(f"PSNR {self.psnr:.2f} dB · SSIM {self.ssim:.3f} (vs reference)")
         self._numbers.value = "<code>" + html.escape(" · ".join(parts)) + "</code>"
         self._draw_profile()
@@ -99,7 +99,7 @@ class DenoisePanel(Panel):
         data = self.profile()
         self._profile.value = profile_png(data["distance_mm"],
                                           {"before": data["before"], "after": data["after"]},
-                                          unit=image_unit(self.scan),
+                                          unit=image_unit(self.scan) or "",
                                           title=f"row {self.profile_row}", size=PROFILE_SIZE)
 
 
@@ -135,7 +135,7 @@ class EnhancePanel(Panel):
         self._numbers = widgets.HTML()
         self._numbers.add_class("mi-enhance-readout")
         self._ready_readouts = False
-        super().__init__(op, image, **kwargs)
+        super().__init__(image, op, **kwargs)
         self.readouts.children = [self._numbers]
         self._ready_readouts = True
         self.on_result(self.result)

@@ -118,7 +118,7 @@ class MeasurePanel(widgets.VBox):
                              "(threshold or label the image first)")
         self._was_mask = array.dtype == bool
         self.labels = label_op(array) if self._was_mask else np.asarray(array, dtype=np.int32)
-        self.table = region_table(self.labels, self.scan)
+        self.table = region_table(self.scan, self.labels)
         numeric = [c for c in self.table.columns if c != "label"
                    and pd.api.types.is_numeric_dtype(self.table[c])]
         with self.hold_trait_notifications():
@@ -273,7 +273,7 @@ class MeasurePanel(widgets.VBox):
                     "# `image`: the Scan or array; `labels`: the label image; `spacing` or None\n"
                     "if spacing is None:\n"
                     '    spacing = getattr(image, "spacing", None)\n'
-                    "result = region_table(labels, image, spacing=spacing)\n")
+                    "result = region_table(image, labels, spacing=spacing)\n")
         if self.filter_column and self.filter_range:
             low, high = self.filter_range
             code += (f"result = result[(result[{self.filter_column!r}] >= {low!r}) & "

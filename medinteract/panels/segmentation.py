@@ -19,7 +19,7 @@ from scipy import ndimage as ndi
 
 from medinteract.ops.segment import AutoMethod, auto_threshold_value
 from medinteract.panels.base import Panel
-from medinteract.panels.controls import image_unit
+from medinteract.params import image_unit
 from medinteract.panels.figures import HISTOGRAM_SIZE, HistogramFigure
 from medinteract.panels.figures import pixel_layout as _pixel_layout
 
@@ -45,8 +45,8 @@ class ThresholdPanel(Panel):
         self._histogram.add_class("mi-histogram")
         self._count = widgets.HTML()
         self._count.add_class("mi-object-count")
-        super().__init__("threshold", image, low=low, high=high, **kwargs)
-        self._histogram_figure = HistogramFigure(self.scan.array, unit=image_unit(self.scan),
+        super().__init__(image, "threshold", low=low, high=high, **kwargs)
+        self._histogram_figure = HistogramFigure(self.scan.array, unit=image_unit(self.scan) or "",
                                                  size=HISTOGRAM_SIZE)
         self.view.opacity = 0.5
         buttons = []
@@ -66,7 +66,7 @@ class ThresholdPanel(Panel):
 
     def on_input(self, scan) -> None:
         # a chained panel's input changed: its histogram is drawn once more
-        self._histogram_figure = HistogramFigure(scan.array, unit=image_unit(scan),
+        self._histogram_figure = HistogramFigure(scan.array, unit=image_unit(scan) or "",
                                                  size=HISTOGRAM_SIZE)
         self._draw_lines()
 

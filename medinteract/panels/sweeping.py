@@ -6,7 +6,7 @@ own function), all in one window so tiles compare fairly; the whole grid is one 
 
 >>> import medinteract as mi
 >>> ph = mi.data.phantom(shape=(64, 64), n_nodules=1, nodule_hu=2500.0, seed=1)
->>> s = sweep("threshold", ph.scan, "low", [0.0, 825.0, 2000.0], reference=ph.nodules > 0,
+>>> s = sweep(ph.scan, "threshold", "low", [0.0, 825.0, 2000.0], reference=ph.nodules > 0,
 ...           metric="dice")
 >>> s.table["dice"].idxmax()
 1
@@ -30,11 +30,11 @@ __all__ = ["Sweep", "sweep", "METRICS"]
 
 #: Built-in metrics by name: ``metric(result, reference, spacing) -> float``.
 METRICS: dict[str, Callable[[np.ndarray, np.ndarray, Sequence[float]], float]] = {
-    "dice": lambda out, ref, spacing: dice(out, ref),
-    "iou": lambda out, ref, spacing: iou(out, ref),
-    "hausdorff_mm": lambda out, ref, spacing: hausdorff_distance(out, ref, spacing=spacing),
-    "psnr": lambda out, ref, spacing: psnr(out, ref),
-    "ssim": lambda out, ref, spacing: ssim(out, ref),
+    "dice": lambda out, ref, spacing: dice(ref, out),
+    "iou": lambda out, ref, spacing: iou(ref, out),
+    "hausdorff_mm": lambda out, ref, spacing: hausdorff_distance(ref, out, spacing=spacing),
+    "psnr": lambda out, ref, spacing: psnr(ref, out),
+    "ssim": lambda out, ref, spacing: ssim(ref, out),
 }
 
 
@@ -86,7 +86,7 @@ def _shown_slice(array: np.ndarray, scan: Scan, index: int | None) -> np.ndarray
     return array[scan.shape[0] // 2 if index is None else index]
 
 
-def sweep(op: str | Callable[..., Any], image: Any, param: str, values: Sequence[Any], *,
+def sweep(image: Any, op: str | Callable[..., Any], param: str, values: Sequence[Any], *,
           param2: str | None = None, values2: Sequence[Any] = (),
           metric: str | Callable[[Any], float] | None = None, reference: Any = None,
           index: int | None = None, tile_px: int = 180, **params: Any) -> Sweep:
@@ -94,9 +94,9 @@ def sweep(op: str | Callable[..., Any], image: Any, param: str, values: Sequence
 
     Parameters
     ----------
+    image : Scan or array_like
     op : str or callable
         A registered op or your own annotated function.
-    image : Scan or array_like
     param, values
         The parameter swept along the columns and its values.
     param2, values2 : optional

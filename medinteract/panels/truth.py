@@ -2,7 +2,7 @@
 
 >>> import medinteract as mi
 >>> ph = mi.data.phantom(shape=(96, 96), n_nodules=2, nodule_hu=2500.0, seed=2)
->>> p = ground_truth("threshold", ph.scan, ph.nodules > 0, low=825.0)
+>>> p = ground_truth(ph.scan, "threshold", ph.nodules > 0, low=825.0)
 >>> round(p.dice, 3)
 1.0
 """
@@ -41,14 +41,14 @@ class GroundTruthPanel(Panel):
     hausdorff_mm = traitlets.Float(0.0, help="Hausdorff distance in mm (inf: one mask empty).")
     counts = traitlets.Dict(help="TP, FP, FN, TN pixel counts.")
 
-    def __init__(self, op: str | Callable[..., Any], image: Any, truth: Any,
+    def __init__(self, image: Any, op: str | Callable[..., Any], truth: Any,
                  **kwargs: Any) -> None:
         self._ready_readouts = False
         self._numbers = widgets.HTML()
         self._numbers.add_class("mi-truth-readout")
         truth_array = np.asarray(getattr(truth, "array", truth)) != 0
         self.truth = truth_array
-        super().__init__(op, image, reference=truth_array, **kwargs)
+        super().__init__(image, op, reference=truth_array, **kwargs)
         if truth_array.shape != self.scan.shape:
             raise ValueError(f"truth mask of shape {truth_array.shape} does not match the "
                              f"image's {self.scan.shape}")
@@ -62,7 +62,7 @@ class GroundTruthPanel(Panel):
     def display_labels(self, out: Any) -> np.ndarray | None:
         """True positives (1), false positives (2) and false negatives (3) over the image."""
         if isinstance(out, np.ndarray) and out.shape == self.truth.shape:
-            return overlap_labels(np.asarray(out) != 0, self.truth)
+            return overlap_labels(self.truth, np.asarray(out) != 0)
         return None
 
     def on_result(self, result: Any) -> None:
@@ -71,28 +71,28 @@ class GroundTruthPanel(Panel):
         mask = np.asarray(result) != 0
         spacing = self.scan.spacing
         with self.hold_trait_notifications():
-            self.dice = dice(mask, self.truth)
-            self.iou = iou(mask, self.truth)
-            self.hausdorff_mm = hausdorff_distance(mask, self.truth, spacing=spacing)
-            self.counts = confusion_counts(mask, self.truth)
+            self.dice = dice(self.truth, mask)
+            self.iou = iou(self.truth, mask)
+            self.hausdorff_mm = hausdorff_distance(self.truth, mask, spacing=spacing)
+            self.counts = confusion_counts(self.truth, mask)
         c = self.counts
         self._numbers.value = html.escape(
             f"Dice {self.dice:.3f} · IoU {self.iou:.3f} · Hausdorff {self.hausdorff_mm:.2f} mm"
             f" · TP {c['TP']} · FP {c['FP']} · FN {c['FN']} px").join(("<code>", "</code>"))
 
 
-def ground_truth(op: str | Callable[..., Any], image: Any, truth: Any,
+def ground_truth(image: Any, op: str | Callable[..., Any], truth: Any,
                  **kwargs: Any) -> GroundTruthPanel:
     """A panel for a segmentation op with live Dice, IoU and Hausdorff (mm) against ``truth``.
 
     Parameters
     ----------
+    image : Scan or array_like
     op : str or callable
         An op returning a mask (``"threshold"``, ``"region_grow"``, ...) or your own.
-    image : Scan or array_like
     truth : array_like
         The reference mask (non-zero = foreground), same shape as the image.
     **kwargs
         Starting parameters and :func:`~medinteract.panels.panel` options.
     """
-    return GroundTruthPanel(op, image, truth, **kwargs)
+    return GroundTruthPanel(image, op, truth, **kwargs)

@@ -249,9 +249,9 @@ def _grade_denoise(answer: Any, scan: Any, reference: np.ndarray) -> Grade:
             raise AnswerError(f"the Gaussian sigma must be >= 0 mm, got {sigma:g}")
         image = gaussian(scan, sigma=sigma)
     data_range = float(reference.max() - reference.min())
-    base = psnr(noisy, reference, data_range=data_range)
+    base = psnr(reference, noisy, data_range=data_range)
     target = base + PSNR_GAIN_DB
-    value = psnr(image, reference, data_range=data_range)
+    value = psnr(reference, image, data_range=data_range)
     own_work = not np.array_equal(np.asarray(image, np.float64), reference)
     criteria = [
         Criterion("is computed from the noisy scan (not the clean reference)", own_work),
@@ -262,8 +262,8 @@ def _grade_denoise(answer: Any, scan: Any, reference: np.ndarray) -> Grade:
     notes = []
     if own_work and value < target:
         if sigma is not None:
-            more = psnr(gaussian(scan, sigma=sigma + 0.2), reference, data_range=data_range)
-            less = psnr(gaussian(scan, sigma=max(sigma - 0.2, 0.0)), reference,
+            more = psnr(reference, gaussian(scan, sigma=sigma + 0.2), data_range=data_range)
+            less = psnr(reference, gaussian(scan, sigma=max(sigma - 0.2, 0.0)),
                         data_range=data_range)
             notes.append("Smoothing more would raise the PSNR: noise is still dominating."
                          if more >= less else
@@ -283,7 +283,7 @@ register(Exercise(
             "(`mi.ops.gaussian(scan, sigma=...)`, sigma in mm) so that its PSNR against the "
             f"reference beats the noisy scan's own PSNR by at least {PSNR_GAIN_DB:g} dB. Set "
             "`answer` to your sigma (a number), or to your denoised image (any filter)."),
-    hint=("Try a few sigmas and compute `mi.ops.psnr(denoised, reference)` for each: the "
+    hint=("Try a few sigmas and compute `mi.ops.psnr(reference, denoised)` for each: the "
           "PSNR rises while noise is removed and falls once edges blur."),
     expects="a Gaussian sigma in mm (one number) or your denoised image",
     grade=_grade_denoise,
@@ -372,7 +372,7 @@ register(Exercise(
 def _grade_segment(answer: Any, phantom: Phantom) -> Grade:
     truth = np.asarray(phantom.nodules) > 0
     mask = as_mask(answer, truth.shape)
-    score = dice(mask, truth)
+    score = dice(truth, mask)
     ids = [int(k) for k in np.unique(phantom.nodules) if k]
     found = sum(mask[phantom.nodules == k].mean() >= 0.5 for k in ids)
     criteria = [
@@ -456,7 +456,7 @@ register(Exercise(
             "`answer` to the volume of the largest nodule in mm³ (within "
             f"{VOLUME_TOLERANCE:.0%}). Do not read it from `phantom.table`: measure it."),
     hint=("Threshold, cut thin connections with an opening, label the connected regions and "
-          "use `mi.ops.region_table(labels, scan)`, whose volume column is in mm³; a voxel "
+          "use `mi.ops.region_table(scan, labels)`, whose volume column is in mm³; a voxel "
           "count needs multiplying by the voxel volume."),
     expects="one number (a volume in mm³)",
     grade=_grade_volume,

@@ -18,7 +18,7 @@ SHAPE = (128, 160)  # one axial slice (y, x)
 NOTEBOOK_CELLS = [
     "import medinteract as mi",
     f"scan = mi.data.phantom(shape={SHAPE}, seed=2).scan",
-    "smoothing = mi.panels.panel('gaussian', scan, sigma=1.0)\nsmoothing",
+    "smoothing = mi.panels.panel(scan, 'gaussian', sigma=1.0)\nsmoothing",
 ]
 
 
