@@ -19,7 +19,7 @@ import pytest
 import medinteract as mi
 from medinteract.display import frontends
 from medinteract.display.frontends import OnlineView3D, detect_frontend, itkwidgets_status
-from medinteract.display.volume import ProjectionView
+from medinteract.display.volume import VolumeView
 
 HAVE_ITKWIDGETS = importlib.util.find_spec("itkwidgets") is not None
 
@@ -92,7 +92,7 @@ def test_status_without_itkwidgets_says_what_to_install():
 def test_view3d_falls_back_with_the_reason(small_volume, monkeypatch):
     monkeypatch.setenv("JPY_SESSION_NAME", "02_viewing_scans.ipynb")
     view = mi.view3d(small_volume.scan, labels=small_volume.nodules)
-    assert isinstance(view, ProjectionView)
+    assert isinstance(view, VolumeView)
     assert view.note == itkwidgets_status()[1] and view.note
     mip = mi.view3d(small_volume.scan, backend="mip")
     assert mip.note == "requested with backend='mip'"
@@ -112,7 +112,7 @@ def _answer(view: OnlineView3D, content: dict) -> None:
 
 
 def _online(scan, start_viewer):
-    offline = lambda note: ProjectionView(scan, note=note)  # noqa: E731
+    offline = lambda note: VolumeView(scan, note=note)  # noqa: E731
     return OnlineView3D(start_viewer, offline, urls=["https://viewer.invalid/"])
 
 
@@ -120,7 +120,7 @@ def test_online_view_shows_the_offline_view_while_the_browser_checks(small_volum
     view = _online(small_volume.scan, start_viewer=lambda: pytest.fail("not asked yet"))
     assert view.state == "checking" and view.reason == ""
     first, probe = view.children
-    assert isinstance(first, ProjectionView) and "checking whether this browser" in first.note
+    assert isinstance(first, VolumeView) and "checking whether this browser" in first.note
     assert probe.urls == ["https://viewer.invalid/"] and not probe.answered
 
 
@@ -131,7 +131,7 @@ def test_browser_says_the_viewer_cannot_load(small_volume):
     assert view.reason == ("the interactive viewer (itkwidgets) cannot load: ipfs.dweb.link "
                            "cannot be reached from this browser")
     shown = view.children[0]
-    assert isinstance(shown, ProjectionView) and shown.note == view.reason
+    assert isinstance(shown, VolumeView) and shown.note == view.reason
     assert view._probe.answered  # a second browser view of the widget does not ask again
     _answer(view, {"usable": True})  # later answers change nothing
     assert view.state == "offline"

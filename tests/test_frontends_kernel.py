@@ -48,7 +48,7 @@ def test_the_reported_command_no_longer_raises():
                           env=env, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     kind, note = done.stdout.strip().split(" | ")
-    assert kind == "ProjectionView"
+    assert kind == "VolumeView"
     expected = ("no browser to show it in: no Jupyter kernel" if ITKWIDGETS
                 else "itkwidgets is not installed")
     assert note.startswith(expected)
@@ -67,7 +67,7 @@ def test_kernel_knows_its_front_end(launcher):
     if ITKWIDGETS and launcher == "jupyterlab":  # the online path: the browser is asked first
         assert (usable, why, shown, note) == (True, "", "OnlineView3D", "checking")
         return
-    assert not usable and (shown, note) == ("ProjectionView", why)
+    assert not usable and (shown, note) == ("VolumeView", why)
     if not ITKWIDGETS:
         assert why.startswith("itkwidgets is not installed")
     elif launcher == "voila":  # a browser, and said so: not "headless"
@@ -88,7 +88,7 @@ def test_browser_without_the_viewer_gets_the_offline_view_and_the_cells_go_on():
         state = kernel.value("[view.state, view.reason, type(view.children[0]).__name__, "
                              "'itkwidgets' in __import__('sys').modules]")
     assert state == ["offline", "the interactive viewer (itkwidgets) cannot load: ipfs.dweb.link "
-                     "cannot be reached from this browser", "ProjectionView", False]
+                     "cannot be reached from this browser", "VolumeView", False]
 
 
 @pytest.mark.skipif(not ITKWIDGETS, reason="needs the [itk] extra in the kernel's environment")

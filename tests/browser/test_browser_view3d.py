@@ -57,9 +57,9 @@ def test_view3d_shows_the_reason_it_falls_back_and_the_notebook_goes_on(
     lab_page.screenshot("view3d_fallback")
     reason, state = (part.strip() for part in _kernel_says(lab_page, KERNEL_REASON).split("|"))
     assert state == "offline"
-    assert notes == [f"3-D view: maximum-intensity projections; {reason}."]
+    assert notes == [f"3-D view (WebGL, offline); {reason}."]
     assert ("itkwidgets is not installed" in reason
             or reason.startswith("the interactive viewer (itkwidgets) cannot load: "))
     text = page.evaluate("() => document.querySelector('.jp-Notebook').innerText")
     assert "the next cell ran" in text
-    assert page.locator(".mi-view3d img").count() >= 3  # the three projections are painted
+    assert page.locator(".mi-view3d canvas.mi-volume-canvas").count() == 1  # the WebGL view
