@@ -259,13 +259,13 @@ class DisplayWidget(anywidget.AnyWidget):
 
     # front-end support data (kernel -> browser only)
     _layers = traitlets.Dict().tag(sync=True)
-    _seed = traitlets.List().tag(sync=True)
+    _seed: traitlets.List[Any] = traitlets.List().tag(sync=True)
     _geometry = traitlets.Dict().tag(sync=True)
     _luts = traitlets.Dict().tag(sync=True)
-    _presets = traitlets.List().tag(sync=True)
+    _presets: traitlets.List[Any] = traitlets.List().tag(sync=True)
     _ranges = traitlets.Dict().tag(sync=True)
     _budget = traitlets.Int(BROWSER_BUDGET_BYTES).tag(sync=True)
-    _mouse = traitlets.List().tag(sync=True)
+    _mouse: traitlets.List[Any] = traitlets.List().tag(sync=True)
     _title = traitlets.Unicode("").tag(sync=True)
 
     def __init__(self, scan: Scan, *, window: Window | tuple[float, float] | None = None,
@@ -452,8 +452,8 @@ class DisplayWidget(anywidget.AnyWidget):
             if changed == (0, 0):  # nothing changed: the browser re-stamps what it holds
                 seed.append({"type": "patch", "layer": name, "version": version,
                              "base": version - 1, "start": 0, "stop": 0})
-            elif patch:
-                seed += self._slab_messages(name, *changed, base=version - 1)
+            elif patch and changed is not None:
+                seed += self._slab_messages(name, changed[0], changed[1], base=version - 1)
             else:
                 seed += self._seed_messages(name)
         with self.hold_sync():
@@ -599,11 +599,11 @@ class DisplayWidget(anywidget.AnyWidget):
             "unit": "HU" if scan.modality.upper() == "CT" else "", "axes": axes,
             "axis_names": list(AXIS_NAMES),
         }
-        presets = [[FILE_PRESET, scan.window.center, scan.window.width]]
+        presets: list[list[Any]] = [[FILE_PRESET, scan.window.center, scan.window.width]]
         presets += [[name, w.center, w.width] for name, w in PRESETS.items()
                     if name in self.preset_names()]
         self._presets = presets
-        self._ranges = _window_ranges(scan, [self.window, *(Window(c, w) for _, c, w in presets)])
+        self._ranges = _window_ranges(scan, [self.window, *(Window(float(c), float(w)) for _, c, w in presets)])
 
     def _geometry_of(self, axis: int) -> SliceGeometry:
         return slice_geometry(self._scan, axis)

@@ -105,7 +105,7 @@ def encode_values(values: np.ndarray) -> tuple[dict[str, Any], bytes]:
     if size > 1:  # byte planes: value bytes 0 of all values, then bytes 1, ...
         raw = np.ascontiguousarray(raw.reshape(-1).view(np.uint8).reshape(-1, size).T)
     compressor = zlib.compressobj(_COMPRESS_LEVEL, zlib.DEFLATED, 15, 9, zlib.Z_RLE)
-    data = compressor.compress(memoryview(raw).cast("B")) + compressor.flush()
+    data = compressor.compress(raw.data.cast("B")) + compressor.flush()
     header = {"dtype": dtype, "shape": [int(n) for n in values.shape], "codec": "deflate",
               "shuffle": size}
     return header, data

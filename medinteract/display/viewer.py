@@ -55,9 +55,10 @@ class Viewer(SliceDisplay):
     crosshair = traitlets.Bool(True, help="Draw the crosshair in the orthogonal view.") \
         .tag(sync=True)
     orthogonal = traitlets.Bool(False, help="Three planes (read-only).").tag(sync=True)
-    label_names = traitlets.Dict(help="Names of label values for the legend, {value: name}.")
+    label_names: traitlets.Dict[Any, str] = traitlets.Dict(
+        help="Names of label values for the legend, {value: name}.")
     probe_info = traitlets.Dict(help="The voxel last clicked or probed (see `probe_at`).")
-    _legend = traitlets.List().tag(sync=True)
+    _legend: traitlets.List[Any] = traitlets.List().tag(sync=True)
 
     def __init__(self, scan: Scan, *, labels: np.ndarray | None = None, axis: int = 0,
                  index: int | None = None, window: Window | tuple[float, float] | None = None,

@@ -192,8 +192,11 @@ def _as_server(server: ServerLike) -> Server:
 
 
 # -- errors -----------------------------------------------------------------------------------
-def _public(url: str) -> str:
+def _public(url: str | bytes | None) -> str:
     """A URL without any credentials in it (for messages)."""
+    if isinstance(url, bytes):
+        url = url.decode("utf-8", "replace")
+    url = url or ""
     parts = urlsplit(url)
     if parts.username is None and parts.password is None:
         return url
