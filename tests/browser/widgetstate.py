@@ -24,7 +24,10 @@ async () => {
   let managerPromise = null;
   const visit = (widget) => {
     if (managerPromise) { return; }
-    if (widget._manager && widget._manager.promise) { managerPromise = widget._manager.promise; return; }
+    if (widget._manager && widget._manager.promise) {
+      managerPromise = widget._manager.promise;
+      return;
+    }
     for (const child of widget.children()) { visit(child); }
   };
   visit(panel.content);
