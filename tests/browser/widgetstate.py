@@ -55,7 +55,8 @@ async () => {
       const readout = el.querySelector('.widget-readout');
       if (exact) {
         entry.value = JSON.parse(exact.getAttribute('data-mi-value'));
-        entry.text = text(el.querySelector('.mi-slider-readout'));
+        const box = el.querySelector('.mi-slider-readout');
+        entry.text = box ? box.value.replace(/\u2212/g, '-') : null;
       } else if (viewName === 'AnyView') {
         continue;  // another anywidget (a viewer): not a control of ours
       } else if (viewName === 'ToggleButtonsView') {

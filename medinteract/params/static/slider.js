@@ -163,10 +163,12 @@ class SliderView {
                        log: m.get("log"), integer: m.get("integer") });
   }
 
-  /** The values the handles stand for: the held value, or where "none" leaves them. */
+  /** The values the handles stand for: the held value, or while it is None the last value
+   *  held (else `start`): where "none" leaves the handles, and what unticking it gives. */
   handleValues() {
     const value = this.model.get("value");
-    const shown = value === null || value === undefined ? this.model.get("start") : value;
+    const resting = this.last !== undefined ? this.last : this.model.get("start");
+    const shown = value === null || value === undefined ? resting : value;
     if (this.model.get("pair")) return Array.isArray(shown) ? shown : [this.model.get("min"), this.model.get("max")];
     return [shown === null || shown === undefined ? this.model.get("min") : shown];
   }
@@ -177,6 +179,7 @@ class SliderView {
     const pair = Boolean(m.get("pair"));
     const value = m.get("value");
     const isNone = value === null || value === undefined;
+    if (!isNone) this.last = value;
     const scale = this.scale;
     const values = this.handleValues();
     this.label.textContent = m.get("description") || "";
