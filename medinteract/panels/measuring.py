@@ -200,8 +200,13 @@ class MeasurePanel(PanelModel):
             raise ValueError(f"no column {column!r}; columns: {', '.join(self.table.columns)}")
         self.filter_column = column
         low, high = self.filter_range or self.column_range(column)
-        self.filter_range = (low if minimum is None else float(minimum),
-                             high if maximum is None else float(maximum))
+        low = low if minimum is None else float(minimum)
+        high = high if maximum is None else float(maximum)
+        if maximum is None:  # a minimum above the range keeps nothing
+            high = max(high, low)
+        if minimum is None:
+            low = min(low, high)
+        self.filter_range = (low, high)
         return self.result
 
     def _apply_filter(self) -> None:
