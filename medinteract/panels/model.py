@@ -62,9 +62,31 @@ class HasView(traitlets.HasTraits):
     def _make_view(self) -> ipywidgets.Widget:
         raise NotImplementedError
 
+    def close(self) -> None:
+        """Close the view (its widgets leave the front end); the state stays usable and a
+        new view is built when it is shown again."""
+        widget, self._widget = self._widget, None
+        if widget is not None:
+            _close_tree(widget)
+
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         """Displaying the object shows its view (plus a PNG for saved notebooks)."""
         return self.widget._repr_mimebundle_(**kwargs)
+
+
+def _close_tree(widget: Any) -> None:
+    """Close a widget and every widget inside it (boxes, their children, a view's viewer)."""
+    todo, seen = [widget], set()
+    while todo:
+        current = todo.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        todo.extend(getattr(current, "children", ()))
+        viewer = getattr(current, "viewer", None)
+        if viewer is not None:
+            todo.append(viewer)
+        current.close()
 
 
 class PanelModel(HasView):
