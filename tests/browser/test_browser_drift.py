@@ -51,6 +51,24 @@ CELLS = [
     "kept = chained.filter('area_mm2', minimum=30.0)\n"
     "largest = int(kept.sort_values('area_mm2').iloc[-1]['label'])\n"
     "chained.selected = largest",
+    # dropdowns, checkboxes, toggle buttons and lists set in bursts from code
+    "mask = chest.nodules > 0\n"
+    "holes = mi.panels.panel(mask, 'fill_holes')\n"
+    "norm = mi.panels.panel(scan, 'normalize')\n"
+    "chooser = mi.panels.choose(scan, 'denoise')\n"
+    "paint = mi.panels.annotate(scan)\n"
+    "display(holes, norm, chooser, paint)",
+    "for flag in (True, False, True, True, False):\n"
+    "    holes.set(per_slice_2d=flag)\n"
+    "for method in ('minmax', 'zscore', 'minmax'):\n"
+    "    norm.set(method=method)\n"
+    "for op in ('median', 'mean', 'gaussian', 'median'):\n"
+    "    chooser.op = op\n"
+    "for tool in ('erase', 'fill', 'paint', 'erase'):\n"
+    "    paint.tool = tool\n"
+    "for v in (-900.0, -300.0, 100.0):\n"
+    "    measured.filter('area_mm2', minimum=0.0)\n"
+    "    measured.filter_column = ''",
     # the ids of the controls the tests read
     "def control_id(panel, name):\n"
     "    control = panel.controls[name]\n"
@@ -119,6 +137,24 @@ def test_a_selection_from_code_is_shown_in_the_list(drift_page: LabPage, name: s
     state = kernel_controls(drift_page, [region_list])[region_list]
     assert state["value"] == selected
     assert shown_values(drift_page, region_list) == [state["index"]]
+
+
+def test_choices_flags_and_lists_show_the_last_value_set(drift_page: LabPage) -> None:
+    assert kernel_value(drift_page, "[holes.params, norm.params, chooser.op, paint.tool]") == [
+        {"per_slice_2d": False}, {"method": "minmax"}, "median", "erase"]
+    for expression, css, expected in (
+            ("holes", "mi-param-per_slice_2d", False), ("norm", "mi-param-method", 1),
+            ("chooser", "mi-op-menu", None), ("paint", "mi-annotate-tool", 1)):
+        control = kernel_value(drift_page, f"find_control({expression}, {css!r})")
+        state = kernel_controls(drift_page, [control])[control]
+        views = page_controls(drift_page)[control]
+        assert len(views) == 1, expression
+        if "checked" in views[0]:
+            assert views[0]["checked"] is expected is state["value"]
+        else:
+            assert views[0]["index"] == state["index"]
+            assert expected is None or state["index"] == expected
+    assert kernel_value(drift_page, "measured.filter_column") == ""
 
 
 def test_every_control_shows_the_kernels_value(drift_page: LabPage) -> None:
