@@ -120,7 +120,7 @@ class AnnotatePanel(PanelModel):
         if start.shape != spatial:
             raise ValueError(f"labels of shape {start.shape} do not fit the scan's {spatial}")
         #: Options of the view (on-screen size of the image's longest side).
-        self.view_options = {"display_size": display_size}
+        self.view_options: dict[str, Any] = {"display_size": display_size}
         self._undo: list[tuple[int, int, np.ndarray]] = []
         self._stroking = False
         #: The plane edited last, ``(axis, index)`` (views update only what changed).

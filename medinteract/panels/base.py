@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 from os import PathLike
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Sequence, cast
 
 import numpy as np
 import pandas as pd
@@ -99,6 +99,11 @@ def display_array(out: Any, like: np.ndarray, window: Window) -> np.ndarray | No
     return out
 
 
+def scan_window(scan: Scan) -> Window:
+    """A scan's display window (every Scan has one once made)."""
+    return cast(Window, scan.window)
+
+
 def _is_unit_range(array: np.ndarray) -> bool:
     return array.size > 0 and float(array.min()) >= 0.0 and float(array.max()) <= 1.0
 
@@ -147,7 +152,7 @@ class Panel(PanelModel):
         #: The op's tunable parameters, described by their kinds.
         self.described = [p for p in describe(self.func) if p.is_tunable]
         #: Options of the view (compare mode and on-screen size).
-        self.view_options = {"mode": mode, "display_size": display_size}
+        self.view_options: dict[str, Any] = {"mode": mode, "display_size": display_size}
         self.point_names = [p.name for p in self.described if p.kind == "point"]
         if self.point_names:
             self.point_target = self.point_names[0]
@@ -158,7 +163,7 @@ class Panel(PanelModel):
         if source is not None:
             self._follow(source)
         self.on_input(self.scan)
-        if self._op_input is None:
+        if source is not None and self._op_input is None:
             self._set_status(f"waiting for the {source.name} panel's result…")
         else:
             self._schedule(dict(self.params))
@@ -302,7 +307,7 @@ class Panel(PanelModel):
 
     def display_array(self, out: Any) -> np.ndarray | None:
         """``out`` as values to show in the scan's window (see :func:`display_array`)."""
-        return display_array(out, self.scan.array, self.scan.window)
+        return display_array(out, self.scan.array, scan_window(self.scan))
 
     # -- pipeline, code, saving ------------------------------------------------------------
     @property
@@ -421,7 +426,7 @@ def _input_scan(image: Any, spacing: Sequence[float] | None) -> Scan:
     array = np.asarray(image)
     if array.ndim not in (2, 3):
         raise ValueError(f"a panel needs a 2-D image or a 3-D volume, got shape {array.shape}")
-    return Scan(array) if spacing is None else Scan(array, spacing=spacing)
+    return Scan(array) if spacing is None else Scan(array, spacing=tuple(spacing))
 
 
 def panel(image: Any, op: str | Callable[..., Any], *, reference: Any = None,

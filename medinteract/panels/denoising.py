@@ -19,7 +19,7 @@ import numpy as np
 import traitlets
 
 from medinteract.ops import estimate_noise, line_profile, psnr, ssim
-from medinteract.panels.base import Panel, _input_scan
+from medinteract.panels.base import Panel, _input_scan, scan_window
 
 __all__ = ["DenoisePanel", "denoise", "enhance", "EnhancePanel"]
 
@@ -133,7 +133,7 @@ class EnhancePanel(Panel):
         self.contrast_before = float(np.std(self._in_window(scan.array)))
 
     def _in_window(self, values: np.ndarray) -> np.ndarray:
-        window = self.scan.window
+        window = scan_window(self.scan)
         return np.clip((values - window.low) / window.width, 0, 1)
 
     def _readouts(self, out: Any) -> dict[str, Any]:

@@ -62,7 +62,7 @@ class MeasurePanel(PanelModel):
         scan = _input_scan(image, None)
         super().__init__(scan, name="measure", title="Measure regions")
         #: Options of the view (on-screen size of each image).
-        self.view_options = {"display_size": display_size}
+        self.view_options: dict[str, Any] = {"display_size": display_size}
         #: The label image measured (0 = background).
         self.labels = np.zeros(scan.shape, np.int32)
         self._was_mask = False

@@ -27,6 +27,7 @@ this one, a view) ends up in ``error`` and ``status``, and the last good result 
 from __future__ import annotations
 
 import time
+from functools import partial
 from typing import TYPE_CHECKING, Any, Callable
 
 import traitlets
@@ -176,7 +177,7 @@ class PanelModel(HasView):
         home first, so all state changes happen there.
         """
         if not self._home.here and self._home.loop is not None:
-            self._home.post(lambda: self._schedule(request))
+            self._home.post(partial(self._schedule, request))
             return
         if self._in_background(request) or self._worker.busy:
             self._wanted = self._worker.submit((request, self._wants_preview(request)))
@@ -201,27 +202,27 @@ class PanelModel(HasView):
             try:
                 shown = self._preview_for(request)
             except Exception as error:  # noqa: BLE001 - shown, and the full run follows
-                self._home.post(lambda error=error: self._preview_failed(generation, error))
+                self._home.post(partial(self._preview_failed, generation, error))
             else:
                 if shown is not None:
                     elapsed = (time.perf_counter() - started) * 1000
-                    self._home.post(lambda: self._previewed(generation, request, shown,
-                                                            elapsed))
+                    self._home.post(partial(self._previewed, generation, request, shown,
+                                            elapsed))
             if not self._worker.is_current(generation):
-                self._home.post(lambda: self._stale(generation))
+                self._home.post(partial(self._stale, generation))
                 return
         started = time.perf_counter()
         try:
             out = self._compute(request)
         except Exception as error:  # noqa: BLE001 - posted home, shown in the panel
-            self._home.post(lambda error=error: self._failed(generation, error))
+            self._home.post(partial(self._failed, generation, error))
             return
         elapsed = (time.perf_counter() - started) * 1000
-        self._home.post(lambda: self._delivered(generation, request, out, elapsed))
+        self._home.post(partial(self._delivered, generation, request, out, elapsed))
 
     def _crashed(self, item: Any, generation: int, error: BaseException) -> None:
         """Worker thread: the work itself raised (a bug): report it like any failure."""
-        self._home.post(lambda error=error: self._failed(generation, error))
+        self._home.post(partial(self._failed, generation, error))
 
     # -- applying (home thread) --------------------------------------------------------------
     def _current(self, generation: int) -> bool:

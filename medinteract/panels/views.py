@@ -19,7 +19,7 @@ import base64
 import html
 import inspect
 from functools import partial
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import ipywidgets as widgets
 import numpy as np
@@ -95,9 +95,14 @@ class PanelView(widgets.VBox):
         Shown under the image.
     """
 
-    def __init__(self, model: PanelModel, *, controls: list[widgets.Widget] = (),
+    #: The panel rendered (typed loosely: each view renders its own kind of panel).
+    model: Any
+    #: The image widget (a compare or view widget), or None.
+    viewer: Any
+
+    def __init__(self, model: PanelModel, *, controls: Sequence[widgets.Widget] = (),
                  viewer: widgets.Widget | None = None,
-                 readouts: list[widgets.Widget] = ()) -> None:
+                 readouts: Sequence[widgets.Widget] = ()) -> None:
         self.model = model
         self.viewer = viewer
         heading = widgets.HTML(f"<b>{html.escape(model.title)}</b>")
@@ -286,7 +291,7 @@ class DenoiseView(OpPanelView):
     after along a row chosen with a slider."""
 
     def readout_widgets(self) -> list[widgets.Widget]:
-        model: DenoisePanel = self.model  # type: ignore[assignment]
+        model: DenoisePanel = self.model
         self._numbers = widgets.HTML()
         self._numbers.add_class("mi-denoise-readout")
         rows = model.scan.shape[1] if model.scan.is_volume else model.scan.shape[0]
@@ -304,7 +309,7 @@ class DenoiseView(OpPanelView):
 
     def draw_readouts(self) -> None:
         super().draw_readouts()
-        model: DenoisePanel = self.model  # type: ignore[assignment]
+        model: DenoisePanel = self.model
         unit = image_unit(model.scan) or ""
         parts = [f"noise σ: {model.noise_before:.3g} → {_number(model.noise_after, '.3g')} "
                  f"{unit}".strip()]
@@ -315,7 +320,7 @@ class DenoiseView(OpPanelView):
         self._draw_profile()
 
     def _draw_profile(self) -> None:
-        model: DenoisePanel = self.model  # type: ignore[assignment]
+        model: DenoisePanel = self.model
         data = model.profile()
         curves = {"before": data["before"]}
         if data["after"].size:
@@ -338,7 +343,7 @@ class EnhanceView(OpPanelView):
 
     def draw_readouts(self) -> None:
         super().draw_readouts()
-        model: EnhancePanel = self.model  # type: ignore[assignment]
+        model: EnhancePanel = self.model
         self._numbers.value = (f"<code>RMS contrast in the window: {model.contrast_before:.3f}"
                                f" → {_number(model.contrast, '.3f')}</code>")
 
@@ -355,7 +360,7 @@ class ThresholdView(OpPanelView):
         self.on_change(self._new_histogram, "scan")
 
     def readout_widgets(self) -> list[widgets.Widget]:
-        model: ThresholdPanel = self.model  # type: ignore[assignment]
+        model: ThresholdPanel = self.model
         buttons = []
         for method in model.auto_methods:
             button = widgets.Button(description=method, layout=widgets.Layout(width="80px"),
@@ -387,7 +392,7 @@ class ThresholdView(OpPanelView):
 
     def draw_readouts(self) -> None:
         super().draw_readouts()
-        model: ThresholdPanel = self.model  # type: ignore[assignment]
+        model: ThresholdPanel = self.model
         unit = image_unit(model.scan) or "units"
         low, high = model.params.get("low"), model.params.get("high")
         kept = " ≤ ".join(f"{v:g} {unit}" if isinstance(v, float) else v for v in
@@ -418,7 +423,7 @@ class GroundTruthView(OpPanelView):
 
     def draw_readouts(self) -> None:
         super().draw_readouts()
-        model: GroundTruthPanel = self.model  # type: ignore[assignment]
+        model: GroundTruthPanel = self.model
         c = model.counts
         self._numbers.value = html.escape(
             f"Dice {_number(model.dice, '.3f')} · IoU {_number(model.iou, '.3f')} · "
@@ -477,7 +482,7 @@ class MeasureView(PanelView):
         return tuple(value) if value else self.range_slider.value
 
     def _draw_table(self) -> None:
-        model: MeasurePanel = self.model  # type: ignore[assignment]
+        model: MeasurePanel = self.model
         with self.column_menu.hold_sync():
             options = self._column_options()
             if list(self.column_menu.options) != options:
@@ -545,13 +550,13 @@ class AnnotateView(PanelView):
         self.on_change(self._draw_labels, "revision")
 
     def _stroked(self, event: dict) -> None:
-        model: AnnotatePanel = self.model  # type: ignore[assignment]
+        model: AnnotatePanel = self.model
         axis = self.viewer.axis if model.scan.is_volume else 0
         model.guard(lambda: model.stroke(event.get("phase", "move"), event["index"],
                                          axis=axis))
 
     def _draw_labels(self) -> None:
-        model: AnnotatePanel = self.model  # type: ignore[assignment]
+        model: AnnotatePanel = self.model
         edit = model.last_edit
         if self._partial and edit is not None and edit[0] == 0 and model.scan.is_volume:
             self.viewer.set_labels(model.labels, changed=edit[1])

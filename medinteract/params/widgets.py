@@ -25,6 +25,7 @@ from typing import Any
 
 import anywidget
 import ipywidgets as widgets
+import numpy as np
 import traitlets
 
 from medinteract.params.kinds import Param
@@ -126,12 +127,10 @@ class Slider(anywidget.AnyWidget):
 
     def _number(self, value: Any, what: str) -> int | float:
         name = self.description or "slider"
+        if isinstance(value, np.generic):  # a NumPy scalar
+            value = value.item()
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            try:
-                value = value.item()  # a NumPy scalar
-            except AttributeError:
-                raise traitlets.TraitError(f"{name}: {what} {value!r} is not a number") \
-                    from None
+            raise traitlets.TraitError(f"{name}: {what} {value!r} is not a number")
         if self.integer:
             if value != int(value):
                 raise traitlets.TraitError(f"{name}: {what} {value!r} is not a whole number")
