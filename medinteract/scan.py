@@ -4,6 +4,8 @@ Conventions
 -----------
 - ``array`` is ``float32`` in physical units (Hounsfield units for CT), shaped ``(z, y, x)`` for
   a volume and ``(y, x)`` for a 2-D image (a colour photograph adds a trailing channel axis).
+  A scan made with ``dtype=numpy.float64`` keeps float64 (readers choose it for data that
+  float32 cannot hold exactly, such as 32-bit integer pixels).
 - ``spacing`` gives millimetres per step along each *spatial* array axis, in array-axis order.
 - ``origin`` is the position of the centre of voxel ``[0, 0, 0]`` in patient coordinates
   (DICOM LPS, millimetres), always three numbers.
@@ -87,6 +89,9 @@ class Scan:
         The source files, in slice order.
     name : str, optional
         A short human-readable label (file or series description).
+    dtype : {numpy.float32, numpy.float64}, optional
+        Data type of ``array``: float32 by default; float64 for values float32 cannot hold
+        exactly. :meth:`with_array` keeps it.
 
     Examples
     --------
@@ -107,11 +112,16 @@ class Scan:
     metadata: pd.DataFrame = field(default_factory=_empty_metadata)
     paths: tuple[Path, ...] = ()
     name: str = ""
+    dtype: type | np.dtype = np.float32
 
     def __post_init__(self) -> None:
+        dtype = np.dtype(self.dtype)
+        if dtype not in (np.float32, np.float64):
+            raise ValueError(f"dtype must be float32 or float64, got {dtype}")
+        object.__setattr__(self, "dtype", dtype.type)
         array = np.asarray(self.array)
-        if array.dtype != np.float32:
-            array = array.astype(np.float32)
+        if array.dtype != dtype:
+            array = array.astype(dtype)
         if array.ndim not in (2, 3, 4) or array.size == 0:
             raise ValueError(f"Scan needs a non-empty 2-D or 3-D array, got shape {array.shape}")
         set_ = object.__setattr__
@@ -233,7 +243,7 @@ class Scan:
         spacing = ", ".join(f"{s:g}" for s in self.spacing)
         w = self.window
         label = f" {self.name!r}" if self.name else ""
-        return (f"<Scan{label} {self.modality} {shape} float32, spacing ({spacing}) mm, "
+        return (f"<Scan{label} {self.modality} {shape} {self.array.dtype}, spacing ({spacing}) mm, "
                 f"window C{w.center:g}/W{w.width:g}>")
 
     def __array__(self, dtype=None, copy=None) -> np.ndarray:  # numpy interop
