@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import base64
 import html
-import inspect
 from functools import partial
 from typing import Any, Callable, Sequence
 
@@ -542,11 +541,7 @@ class AnnotateView(PanelView):
         box = widgets.HBox([tool, label, brush, undo],
                            layout=widgets.Layout(flex_flow="row wrap"))
         super().__init__(model, controls=[box], viewer=viewer)
-        # Until every viewer reports strokes (press, move, release in voxels), a viewer
-        # without them shows the labels and the panel paints from code only.
-        self._partial = "changed" in inspect.signature(viewer.set_labels).parameters
-        if hasattr(viewer, "on_stroke"):
-            viewer.on_stroke(self._stroked)
+        viewer.on_stroke(self._stroked)
         self.on_change(self._draw_labels, "revision")
 
     def _stroked(self, event: dict) -> None:
@@ -557,11 +552,14 @@ class AnnotateView(PanelView):
 
     def _draw_labels(self) -> None:
         model: AnnotatePanel = self.model
-        edit = model.last_edit
-        if self._partial and edit is not None and edit[0] == 0 and model.scan.is_volume:
-            self.viewer.set_labels(model.labels, changed=edit[1])
-        else:
-            self.viewer.set_labels(model.labels)
+        edit = model.last_edit  # the labels are edited in place: say which slices changed
+        if edit is None:  # new labels (loaded): the viewer finds what differs
+            changed = None
+        elif not model.scan.is_volume:
+            changed = 0  # the one slice of a 2-D image
+        else:  # one axial slice; a coronal or sagittal plane crosses them all
+            changed = edit[1] if edit[0] == 0 else (0, model.scan.shape[0])
+        self.viewer.set_labels(model.labels, changed=changed)
 
 
 # -- chooser -----------------------------------------------------------------------------------

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from labdriver import LabPage, LabServer, lab_page_on, open_and_run_all
-from widgetstate import kernel_print, kernel_value, mismatches, page_controls, settle
+from labdriver import LabPage, LabServer, kernel_output, lab_page_on, open_and_run_all
+from widgetstate import kernel_value, mismatches, page_controls, settle
 
 pytestmark = pytest.mark.browser
 
@@ -66,7 +66,7 @@ def assert_agree(page: LabPage, panel: str, name: str, expected: Any) -> None:
 
 
 def test_keys_step_on_the_grid_from_any_value(slider_page: LabPage) -> None:
-    kernel_print(slider_page, "t.set(low=-401.3)")  # off the 5 HU grid, as set_auto gives
+    kernel_output(slider_page, "t.set(low=-401.3)")  # off the 5 HU grid, as set_auto gives
     assert_agree(slider_page, "t", "low", -401.3)
     assert shown(slider_page, "t", "low")[0][1] == "-401.3"  # shown as it is
     low_min, step = kernel_value(slider_page, "[t.controls['low'].min, t.controls['low'].step]")
@@ -154,14 +154,14 @@ def test_a_log_slider_steps_in_exponents(slider_page: LabPage) -> None:
     value = held(slider_page, "g", "gamma")  # the next grid exponent: log10(0.5) -> -0.3
     assert value == pytest.approx(10 ** -0.3, rel=1e-11)
     assert_agree(slider_page, "g", "gamma", value)
-    kernel_print(slider_page, "g.set(gamma=0.7)")  # not on the exponent grid: shown as it is
+    kernel_output(slider_page, "g.set(gamma=0.7)")  # not on the exponent grid: shown as it is
     assert_agree(slider_page, "g", "gamma", 0.7)
     assert shown(slider_page, "g", "gamma")[0][1] == "0.7"
 
 
 def test_bursts_from_the_user_and_from_code_end_equal(slider_page: LabPage) -> None:
     page = slider_page.page
-    kernel_print(slider_page, "m.set(size=3)")
+    kernel_output(slider_page, "m.set(size=3)")
     settle(slider_page, 500)
     size = handle(slider_page, "mi-panel-median", "size")
     size.focus()

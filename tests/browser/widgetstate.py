@@ -14,7 +14,7 @@ import json
 import math
 from typing import Any
 
-from labdriver import LabPage
+from labdriver import LabPage, kernel_output
 
 # Every widget view attached to the page, by model id: the view name and what its DOM shows.
 # The manager is found on a widget renderer of the notebook (its ``_manager`` promise).
@@ -100,35 +100,10 @@ def _mi_kernel_controls(ids):
 _mi_kernel_controls(IDS)
 """
 
-KERNEL_EXECUTE_JS = """
-async (code) => {
-  const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
-  const future = kernel.requestExecute({ code, silent: false, store_history: false });
-  let out = '';
-  future.onIOPub = (msg) => {
-    if (msg.header.msg_type === 'stream') { out += msg.content.text; }
-    if (msg.header.msg_type === 'error') {
-      out += `KERNEL ERROR ${msg.content.ename}: ${msg.content.evalue}`;
-    }
-  };
-  await future.done;
-  return out;
-}
-"""
-
-
-def kernel_print(lab_page: LabPage, code: str) -> str:
-    """Run ``code`` in the notebook's own kernel; return what it printed (raise on error)."""
-    out = lab_page.page.evaluate(KERNEL_EXECUTE_JS, code)
-    if "KERNEL ERROR" in out:
-        raise RuntimeError(out)
-    return out
-
-
 def kernel_value(lab_page: LabPage, expression: str) -> Any:
     """The value of a Python expression in the notebook's kernel, through JSON."""
-    out = kernel_print(lab_page, "import json as _mi_json; "
-                                 f"print('\\n@@mi ' + _mi_json.dumps({expression}))")
+    out = kernel_output(lab_page, "import json as _mi_json; "
+                                  f"print('\\n@@mi ' + _mi_json.dumps({expression}))")
     return json.loads(_marked(out))
 
 
@@ -140,7 +115,7 @@ def page_controls(lab_page: LabPage) -> dict[str, list[dict[str, Any]]]:
 def kernel_controls(lab_page: LabPage, ids: list[str]) -> dict[str, dict[str, Any] | None]:
     """The kernel-side state of the widgets ``ids`` (None for a widget the kernel lacks)."""
     code = KERNEL_CONTROLS_CODE.replace("IDS", repr(list(ids)))
-    return json.loads(_marked(kernel_print(lab_page, code)))
+    return json.loads(_marked(kernel_output(lab_page, code)))
 
 
 def _marked(out: str) -> str:
