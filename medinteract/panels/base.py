@@ -480,10 +480,15 @@ class Panel(widgets.VBox):
         """Called when a chained panel's input changed (``scan`` is the new *before*), before
         the op runs on it; subclasses update what depends on the input here."""
 
-    def to_code(self) -> str:
-        """Plain Python reproducing :attr:`result` without widgets (see
-        :meth:`medinteract.pipeline.Pipeline.to_code`: bind ``image`` and ``spacing``)."""
-        return self.pipeline.to_code()
+    def to_code(self, *, path: str | PathLike[str] | None = None) -> str:
+        """Plain Python reproducing :attr:`result` without widgets: :attr:`pipeline`'s code
+        (:meth:`medinteract.pipeline.Pipeline.to_code`).
+
+        It runs as pasted where ``image`` is the scan this panel (or the first panel of a
+        chain) was made on, or loads ``path``; ``result`` is then a Scan holding exactly
+        :attr:`result` (a table for a measuring op).
+        """
+        return self.pipeline.to_code(path=path)
 
     def save_params(self, path: str | PathLike[str]) -> Path:
         """Write ``{"op": ..., "params": {...}}`` as JSON, atomically."""

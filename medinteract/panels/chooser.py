@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+from os import PathLike
 from typing import Any, Callable
 
 import ipywidgets as widgets
@@ -87,9 +88,9 @@ class OpChooser(widgets.VBox):
         """The chosen panel's result."""
         return self.panel.result
 
-    def to_code(self) -> str:
+    def to_code(self, *, path: str | PathLike[str] | None = None) -> str:
         """The chosen panel's code (see :meth:`Panel.to_code`)."""
-        return self.panel.to_code()
+        return self.panel.to_code(path=path)
 
 
 def choose(image: Any, category: str, *, ops: list[str] | None = None, op: str | None = None,

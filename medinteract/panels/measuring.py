@@ -30,6 +30,7 @@ from medinteract.ops import label as label_op
 from medinteract.ops import region_table
 from medinteract.panels.base import Panel, _with_snapshot
 from medinteract.pipeline import Pipeline, Step
+from medinteract.scan import Scan
 
 __all__ = ["MeasurePanel", "measure"]
 
@@ -256,30 +257,40 @@ class MeasurePanel(widgets.VBox):
         except OSError as error:
             self._status.value = f"<span style='color:#c62828'>{html.escape(str(error))}</span>"
 
-    def to_code(self) -> str:
-        """Plain Python reproducing :attr:`result`.
+    def to_code(self, *, path: str | PathLike[str] | None = None) -> str:
+        """Plain Python reproducing :attr:`result` (the filtered table) exactly.
 
-        With a source panel, the code runs the panel's op, labels and measures (bind ``image``
-        and ``spacing``); with a label image given directly it expects ``labels`` bound too.
+        With a source panel, the code runs the chain's ops, labels a mask and measures: it runs
+        as pasted where ``image`` is the scan the chain started from (or loads ``path``); when
+        this panel measures another image than that, the code names it ``intensities``. With a
+        label image or mask given directly, it expects ``image`` (the scan measured) and
+        ``labels`` (what was given).
         """
         if self.source is not None:
-            pipeline = Pipeline(self.source.pipeline.steps)
-            if self._was_mask:
-                pipeline.append(Step("label"))
-            pipeline.append(Step("region_table"))
-            code = pipeline.to_code()
+            steps = [*self.source.pipeline.steps, *([Step("label")] if self._was_mask else [])]
+            if _same_scan(self.scan, self.source._original):
+                code = Pipeline([*steps, Step("region_table")]).to_code(path=path)
+            else:
+                code = ("from medinteract.ops import region_table\n"
+                        + Pipeline(steps).to_code(path=path)
+                        + "# `intensities`: the Scan the regions are measured on\n"
+                          "result = region_table(intensities, result)\n")
         else:
-            code = ("from medinteract.ops import region_table\n\n"
-                    "# `image`: the Scan or array; `labels`: the label image; `spacing` or None\n"
-                    "if spacing is None:\n"
-                    '    spacing = getattr(image, "spacing", None)\n'
-                    "result = region_table(image, labels, spacing=spacing)\n")
+            labelled = "label(labels)" if self._was_mask else "labels"
+            code = "".join([
+                "import medinteract\n" if path is not None else "",
+                f"from medinteract.ops import {'label, ' if self._was_mask else ''}region_table\n",
+                "\n",
+                f"image = medinteract.load({str(path)!r})\n" if path is not None else
+                "# `image`: the Scan measured, e.g. image = medinteract.load(\"scan.nii.gz\")\n",
+                "# `labels`: its mask or label image (an array or a Scan)\n",
+                f"result = region_table(image, {labelled})\n",
+            ])
         if self.filter_column and self.filter_range:
             low, high = self.filter_range
             code += (f"result = result[(result[{self.filter_column!r}] >= {low!r}) & "
                      f"(result[{self.filter_column!r}] <= {high!r})].reset_index(drop=True)\n")
         return code
-
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
         """The live widget plus a PNG of the image and its objects, so saved notebooks show it."""
@@ -287,6 +298,12 @@ class MeasurePanel(widgets.VBox):
 
     def __repr__(self) -> str:
         return f"<MeasurePanel {len(self.table)} objects, {len(self.result)} kept>"
+
+
+def _same_scan(a: Scan, b: Scan) -> bool:
+    """The same values on the same grid, with the same modality (so the same table)."""
+    return a is b or (a.modality == b.modality and a.geometry == b.geometry
+                      and np.array_equal(a.array, b.array))
 
 
 def _row_summary(row: Any) -> str:

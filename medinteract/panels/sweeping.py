@@ -23,7 +23,7 @@ import pandas as pd
 from medinteract.display.base import as_scan
 from medinteract.ops import dice, hausdorff_distance, iou, psnr, ssim
 from medinteract.panels.figures import grid_png
-from medinteract.pipeline import Pipeline, Step, resolve_op
+from medinteract.pipeline import Step, resolve_op
 from medinteract.scan import Scan
 
 __all__ = ["Sweep", "sweep", "METRICS"]
@@ -135,7 +135,7 @@ def sweep(image: Any, op: str | Callable[..., Any], param: str, values: Sequence
             if param2:
                 chosen[param2] = row_value
             step = Step(func, chosen)
-            out = Pipeline([step]).run(scan)
+            out = step.call(scan, scan, scan.spacing)  # what the op returns, as a panel shows it
             record = {param: step.params[param]}
             if param2:
                 record[param2] = step.params[param2]
