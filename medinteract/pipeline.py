@@ -417,7 +417,13 @@ class Pipeline:
         outcome = last[0]
         if outcome.geometry is None or not isinstance(image, Scan):
             return outcome.result
-        return outcome.geometry.scan(outcome.result, like=outcome.image)
+        window = image.window if self._moves_only() else None  # the input's values, moved
+        return outcome.geometry.scan(outcome.result, like=outcome.image, window=window)
+
+    def _moves_only(self) -> bool:
+        """True when every step only moves voxels to another grid (the result holds the
+        input's values, so it keeps the input's display window)."""
+        return all(step.changes_geometry for step in self._steps)
 
     __call__ = run
 
@@ -485,7 +491,9 @@ class Pipeline:
                                      "window=image.window)")
             reference_is_current = reference_is_current and step.changes_geometry
         output = self.output
-        if output in _ARRAY_OUTPUTS:
+        if output in _ARRAY_OUTPUTS and self._moves_only():
+            lines.append("result = geometry.scan(result, like=image, window=image.window)")
+        elif output in _ARRAY_OUTPUTS:
             lines.append("result = geometry.scan(result, like=image)  # the result on its "
                          "grid, as a Scan")
         elif output == "object":  # a function of the user's without a return annotation
