@@ -49,6 +49,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import json
+import textwrap
 from collections import deque
 from dataclasses import dataclass, field
 from os import PathLike
@@ -622,8 +623,14 @@ def _import_lines(functions: Sequence[Callable[..., Any]]) -> list[str]:
         names = imports.setdefault(module, [])
         if name not in names:
             names.append(name)
-    lines = [f"from {module} import {', '.join(sorted(names))}"
-             for module, names in imports.items()]
+    lines = []
+    for module, names in imports.items():
+        line = f"from {module} import {', '.join(sorted(names))}"
+        if len(line) > 99:  # wrapped as black and isort do
+            body = textwrap.fill(", ".join(sorted(names)) + ",", width=95,
+                                 initial_indent="    ", subsequent_indent="    ")
+            line = f"from {module} import (\n{body}\n)"
+        lines.append(line)
     return lines + notes
 
 
