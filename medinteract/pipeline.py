@@ -429,7 +429,8 @@ class Pipeline:
     __call__ = run
 
     # -- code --------------------------------------------------------------------------------
-    def to_code(self, *, path: str | PathLike[str] | None = None) -> str:
+    def to_code(self, *, path: str | PathLike[str] | None = None,
+                extra_imports: Sequence[Callable[..., Any]] = ()) -> str:
         """Plain Python that reproduces :meth:`run` without widgets.
 
         The code works on a Scan named ``image``: bound before the code runs (say, pasted
@@ -441,6 +442,8 @@ class Pipeline:
         ----------
         path : path-like, optional
             A scan the code loads first (``image = medinteract.load(path)``).
+        extra_imports : sequence of callable, optional
+            Functions that code appended to this code calls (imported with the steps' ops).
 
         Examples
         --------
@@ -456,7 +459,7 @@ class Pipeline:
         result = label(result, spacing=geometry.spacing)
         result = geometry.scan(result, like=image)  # the result on its grid, as a Scan
         """
-        functions: list[Callable[..., Any]] = []
+        functions: list[Callable[..., Any]] = list(extra_imports)
         for step in self._steps:
             functions.append(step.func)
             if step.changes_geometry:

@@ -271,8 +271,7 @@ class MeasurePanel(widgets.VBox):
             if _same_scan(self.scan, self.source._original):
                 code = Pipeline([*steps, Step("region_table")]).to_code(path=path)
             else:
-                code = ("from medinteract.ops import region_table\n"
-                        + Pipeline(steps).to_code(path=path)
+                code = (Pipeline(steps).to_code(path=path, extra_imports=[region_table])
                         + "# `intensities`: the Scan the regions are measured on\n"
                           "result = region_table(intensities, result)\n")
         else:
