@@ -60,7 +60,7 @@ import numpy as np
 
 from medinteract._atomic import write_atomic
 from medinteract.errors import LoadError, ParameterError
-from medinteract.ops.registry import get_op, output_geometry
+from medinteract.ops.registry import declared_geometry, get_op, output_geometry
 from medinteract.params import describe, inputs, output_kind, validate_params
 from medinteract.scan import Geometry, Scan
 
@@ -212,7 +212,7 @@ class Step:
     def changes_geometry(self) -> bool:
         """True when the op declares that its output lies on another grid (it resamples,
         crops, flips, rotates: see :mod:`medinteract.ops`)."""
-        return getattr(getattr(self._func, "op_info", None), "geometry", None) is not None
+        return declared_geometry(self._func) is not None
 
     def output_geometry(self, geometry: Geometry) -> Geometry:
         """Where this step's output lies for an input on ``geometry`` (see
@@ -251,7 +251,9 @@ class Step:
     def geometry_line(self, geometry: str = "geometry") -> str:
         """The Python line that moves ``geometry`` to this step's output grid (for a step that
         :attr:`changes_geometry`)."""
-        declared = self._func.op_info.geometry
+        declared = declared_geometry(self._func)
+        if declared is None:
+            raise ValueError(f"{self.op} keeps its input's grid: it has no geometry line")
         accepted = inspect.signature(declared).parameters
         args = [geometry] + [f"{k}={v!r}" for k, v in self.params.items() if k in accepted]
         return f"{geometry} = {declared.__name__}({', '.join(args)})"
@@ -462,8 +464,9 @@ class Pipeline:
         functions: list[Callable[..., Any]] = list(extra_imports)
         for step in self._steps:
             functions.append(step.func)
-            if step.changes_geometry:
-                functions.append(step.func.op_info.geometry)
+            declared = declared_geometry(step.func)
+            if declared is not None:
+                functions.append(declared)
         lines = _import_lines(functions)
         if path is not None:
             lines.insert(0, "import medinteract")

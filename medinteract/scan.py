@@ -145,7 +145,7 @@ class Geometry:
     shape: tuple[int, ...]
     spacing: tuple[float, ...] = ()
     origin: tuple[float, float, float] = (0.0, 0.0, 0.0)
-    direction: np.ndarray | None = None
+    direction: np.ndarray = None  # type: ignore[assignment]  # the default axes when None
 
     def __post_init__(self) -> None:
         shape = tuple(int(n) for n in self.shape)
@@ -299,7 +299,7 @@ class Scan:
     array: np.ndarray
     spacing: tuple[float, ...] = ()
     origin: tuple[float, float, float] = (0.0, 0.0, 0.0)
-    direction: np.ndarray | None = None
+    direction: np.ndarray = None  # type: ignore[assignment]  # the default axes when None
     modality: str = "OT"
     window: Window | None = None
     metadata: pd.DataFrame = field(default_factory=_empty_metadata)

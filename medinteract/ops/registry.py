@@ -18,7 +18,7 @@ import pandas as pd
 from medinteract.params import describe, inputs, output_kind
 from medinteract.scan import Geometry
 
-__all__ = ["OpInfo", "op", "list_ops", "get_op", "output_geometry"]
+__all__ = ["OpInfo", "op", "list_ops", "get_op", "declared_geometry", "output_geometry"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -183,6 +183,12 @@ def get_op(name: str) -> Callable[..., Any]:
         raise KeyError(f"no op named {name!r}; known ops: {', '.join(sorted(_REGISTRY))}") from None
 
 
+def declared_geometry(func: Callable[..., Any]) -> Callable[..., Geometry] | None:
+    """The geometry function an op declares (``@op(..., geometry=...)``), or None when its
+    output lies on its input's grid (and for functions that are not registered ops)."""
+    return getattr(getattr(func, "op_info", None), "geometry", None)
+
+
 def output_geometry(func: Callable[..., Any], geometry: Geometry,
                     params: Mapping[str, Any] | None = None) -> Geometry:
     """Where the output of ``func(input, **params)`` lies, for an input on ``geometry``.
@@ -206,7 +212,7 @@ def output_geometry(func: Callable[..., Any], geometry: Geometry,
     >>> output_geometry(crop, g, {"region": ((2, 6), (0, 20), (10, 30))})
     <Geometry 4x20x20, spacing (2, 0.5, 0.5) mm, origin (5, 0, 4) mm>
     """
-    declared = getattr(getattr(func, "op_info", None), "geometry", None)
+    declared = declared_geometry(func)
     if declared is None:
         return geometry
     values = {p.name: p.default for p in describe(func) if p.is_tunable}
