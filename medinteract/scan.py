@@ -4,6 +4,8 @@ Conventions
 -----------
 - ``array`` is ``float32`` in physical units (Hounsfield units for CT), shaped ``(z, y, x)`` for
   a volume and ``(y, x)`` for a 2-D image (a colour photograph adds a trailing channel axis).
+  A scan made with ``dtype=numpy.float64`` keeps float64 (readers choose it for data that
+  float32 cannot hold exactly, such as 32-bit integer pixels).
 - ``spacing`` gives millimetres per step along each *spatial* array axis, in array-axis order.
 - ``origin`` is the position of the centre of voxel ``[0, 0, 0]`` in patient coordinates
   (DICOM LPS, millimetres), always three numbers.
@@ -33,8 +35,9 @@ __all__ = ["Scan", "Geometry", "Window", "METADATA_COLUMNS"]
 
 #: Columns of :attr:`Scan.metadata`.
 METADATA_COLUMNS = ("tag", "keyword", "VR", "value")
-#: Array types of a scan: float32 values in physical units, a bool mask, an int32 label image.
-DTYPES = (np.float32, np.bool_, np.int32)
+#: Array types of a scan: float32 (or float64) values in physical units, a bool mask, an int32
+#: label image.
+DTYPES = (np.float32, np.float64, np.bool_, np.int32)
 _SEGMENTATION_DTYPES = (np.bool_, np.int32)
 
 
@@ -79,8 +82,8 @@ def _checked_dtype(array: np.ndarray, dtype: Any) -> np.ndarray:
     """The array in ``dtype`` (one of :data:`DTYPES`); masks and labels are never rounded."""
     if array.dtype == dtype:
         return array
-    if dtype is np.float32:
-        return array.astype(np.float32)
+    if dtype in (np.float32, np.float64):
+        return array.astype(dtype)
     if dtype is np.bool_:
         if not np.isin(array, (0, 1)).all():
             raise ValueError("a mask scan (dtype=bool) holds 0/1 or True/False values only")
@@ -281,10 +284,11 @@ class Scan:
         The source files, in slice order.
     name : str, optional
         A short human-readable label (file or series description).
-    dtype : {numpy.float32, bool, numpy.int32}, optional
-        Type of ``array``: float32 values in physical units (the default); ``bool`` for a mask
-        and ``numpy.int32`` for a label image (0 is background), on the same grid. Values are
-        never rounded to fit (a mask holds 0/1 only). :meth:`with_array` keeps it.
+    dtype : {numpy.float32, numpy.float64, bool, numpy.int32}, optional
+        Type of ``array``: float32 values in physical units (the default), float64 for values
+        float32 cannot hold exactly; ``bool`` for a mask and ``numpy.int32`` for a label image
+        (0 is background), on the same grid. Values are never rounded to fit (a mask holds 0/1
+        only). :meth:`with_array` keeps it.
 
     Examples
     --------
@@ -310,8 +314,8 @@ class Scan:
     def __post_init__(self) -> None:
         dtype = np.dtype(self.dtype).type
         if dtype not in DTYPES:
-            raise ValueError(f"dtype must be float32, bool (a mask) or int32 (a label image), "
-                             f"got {np.dtype(self.dtype)}")
+            raise ValueError(f"dtype must be float32 or float64, bool (a mask) or int32 (a "
+                             f"label image), got {np.dtype(self.dtype)}")
         array = np.asarray(self.array)
         if array.ndim not in (2, 3, 4) or array.size == 0:
             raise ValueError(f"Scan needs a non-empty 2-D or 3-D array, got shape {array.shape}")
