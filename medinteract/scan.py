@@ -214,8 +214,8 @@ class Geometry:
         ----------
         values : array_like
             Shaped like the geometry. Booleans give a mask scan (``dtype=bool``), integers a
-            label image (``dtype=numpy.int32``), other values an image (float32, or the float
-            type of ``like``).
+            label image (``dtype=numpy.int32``), other values an image (float64 values stay
+            float64, others become float32).
         like : Scan, optional
             The scan the values were derived from: modality, name, metadata and source paths
             are taken from it.
@@ -237,8 +237,8 @@ class Geometry:
             dtype: Any = np.bool_
         elif np.issubdtype(array.dtype, np.integer):
             dtype = np.int32
-        elif like is not None and like.dtype not in _SEGMENTATION_DTYPES:
-            dtype = like.dtype  # the float type of the scan the values came from
+        elif array.dtype == np.float64:
+            dtype = np.float64
         else:
             dtype = np.float32
         if window is None and dtype in _SEGMENTATION_DTYPES:
