@@ -17,19 +17,19 @@ Geometry
 Geometry flows with the data. The pipeline knows the :class:`~medinteract.scan.Geometry`
 (shape, spacing, origin, direction) of the grid each step's input lies on, starting from the
 input Scan's (or, for an array, ``spacing`` or 1 mm), and gives every step that grid's
-``spacing``. A step whose op moves voxels to another grid (:func:`~medinteract.ops.
-resample_isotropic`, :func:`~medinteract.ops.crop`, :func:`~medinteract.ops.flip`,
-:func:`~medinteract.ops.rotate90`) declares its output geometry (see :mod:`medinteract.ops`);
+``spacing``. A step whose op moves voxels to another grid (``resample_isotropic``, ``crop``,
+``flip``, ``rotate90``) declares its output geometry (the rule is in :mod:`medinteract.ops`);
 the steps after it get the new one, and the pipeline's input image is carried onto the new
-grid too (the same op applied to it), so a later ``region_table`` measures HU voxel by voxel
-where its labels lie. A step that changes an array's shape without declaring its geometry is
+grid too (the same op applied to it), so a later ``region_table`` reads the HU of the very
+voxels it measures. A step that changes an array's shape without declaring its geometry is
 an error, never a silent guess.
 
 :meth:`Pipeline.run` on a Scan returns a Scan on the last step's geometry (an image, or a mask
 ``dtype=bool`` / label image ``dtype=int32``), on an array it returns an array; a step that
-returns a table returns the table. So region tables, metrics, :func:`~medinteract.io.
-write_nifti` and batch outputs after a resampling or a crop are in correct millimetres and
-carry the right affine.
+returns a table returns the table. So region tables, metrics,
+:func:`~medinteract.io.write_nifti` and batch outputs after a resampling or a crop are in
+correct millimetres and carry the right affine. :meth:`Pipeline.to_code` writes the same
+steps, the geometry included, as plain Python that needs only the input scan.
 
 >>> import numpy as np
 >>> p = Pipeline([Step("gaussian", {"sigma": 1.0}), Step("threshold", {"low": 0.5})])

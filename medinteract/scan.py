@@ -162,13 +162,19 @@ class Geometry:
 
     @classmethod
     def of(cls, image: Any, spacing: Sequence[float] | None = None) -> Geometry:
-        """The geometry of a Scan (``spacing`` overriding its own), or of an array (``spacing``
-        or 1 mm, at the origin, along the default axes)."""
+        """The geometry of a Scan (``spacing`` overriding its own), or of a 2-D or 3-D array
+        (``spacing`` or 1 mm, at the origin, along the default axes). A single spacing value
+        applies to every axis."""
+        shape = image.geometry.shape if isinstance(image, Scan) else np.shape(image)
+        if len(shape) not in (2, 3):
+            raise ValueError(f"an image is 2-D (y, x) or 3-D (z, y, x), got shape {shape}")
+        values: tuple[float, ...] = ()
+        if spacing is not None:
+            values = tuple(float(v) for v in np.ravel(np.asarray(spacing, dtype=float)))
+            values = values * len(shape) if len(values) == 1 else values
         if isinstance(image, Scan):
-            geometry = image.geometry
-            return geometry if spacing is None else replace(geometry, spacing=tuple(spacing))
-        array = np.asarray(image)
-        return cls(array.shape[:3], spacing=() if spacing is None else tuple(spacing))
+            return image.geometry if spacing is None else replace(image.geometry, spacing=values)
+        return cls(shape, spacing=values)
 
     @property
     def ndim(self) -> int:
