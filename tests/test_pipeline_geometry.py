@@ -5,6 +5,7 @@ them is in correct millimetres (issue 13).
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 
 import numpy as np
@@ -145,7 +146,7 @@ def test_geometry_functions_take_the_ops_defaults():
         declared = op.op_info.geometry
         assert declared is getattr(mi.ops, f"{name}_geometry")
         defaults = {p.name: p.default for p in mi.ops.describe(op) if p.is_tunable}
-        for parameter in list(__import__("inspect").signature(declared).parameters.values())[1:]:
+        for parameter in list(inspect.signature(declared).parameters.values())[1:]:
             assert parameter.default == defaults[parameter.name], (name, parameter.name)
 
 
