@@ -1,29 +1,52 @@
 # Two commands do all the set-up (see README.md):
-#   make lab    install everything into .venv and open JupyterLab on the tutorials
-#   make test   install everything into .venv and run the whole test suite
-PYTHON ?= python3
-VENV   ?= .venv
-BIN     = $(VENV)/bin
-STAMP   = $(VENV)/.medinteract-installed
+#   make lab    install what the course needs into .venv-lab and open JupyterLab on the tutorials
+#   make test   install the package with its test extras into .venv and run the whole test suite
+# The two environments are kept apart: the course gets no test tools, and the tests run in an
+# environment without itkwidgets' JupyterLab extension (it loads scripts from the internet).
+PYTHON   ?= python3
+VENV     ?= .venv
+LAB_VENV ?= .venv-lab
+BIN       = $(VENV)/bin
+LAB_BIN   = $(LAB_VENV)/bin
+STAMP     = $(VENV)/.medinteract-installed
+LAB_STAMP = $(LAB_VENV)/.medinteract-installed
 PYTEST_ARGS ?=
+LAB_ARGS ?=
+# Jupyter refuses to run as root without --allow-root; containers often run as root.
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: lab test install bench binder notebooks clean
+.PHONY: lab test lint install install-lab bench binder notebooks clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	$(BIN)/python -m pip install --quiet -e '.[test,bench,dev]'
 	touch $(STAMP)
+
+$(LAB_STAMP): pyproject.toml binder/overrides.json
+	test -x $(LAB_BIN)/python || $(PYTHON) -m venv $(LAB_VENV)
+	$(LAB_BIN)/python -m pip install --quiet --upgrade pip
+	$(LAB_BIN)/python -m pip install --quiet -e '.[course]'
+	$(LAB_BIN)/python binder/lab_settings.py
+	touch $(LAB_STAMP)
 
 install: $(STAMP)
 
-lab: $(STAMP)
-	$(BIN)/jupyter lab --notebook-dir=notebooks
+install-lab: $(LAB_STAMP)
+
+lab: $(LAB_STAMP)
+	$(LAB_BIN)/jupyter lab --notebook-dir=notebooks $(ALLOW_ROOT) $(LAB_ARGS)
 
 # Solutions notebooks are executed by tests/test_teach.py, which checks every exercise.
 test: $(STAMP)
 	$(BIN)/python -m pytest tests notebooks --ignore=notebooks/solutions \
 		--nbval-lax --nbval-current-env $(PYTEST_ARGS)
+
+# Static checks (CI runs them before the tests): ruff over the repository, notebooks included,
+# and mypy over the package.
+lint: $(STAMP)
+	$(BIN)/python -m ruff check .
+	$(BIN)/python -m mypy medinteract
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
@@ -36,4 +59,4 @@ binder: $(STAMP)
 	$(BIN)/python binder/update.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) $(LAB_VENV) .pytest_cache .hypothesis

@@ -22,7 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -109,7 +109,7 @@ def package_versions() -> str:
 def machine_facts(load_before: str) -> str:
     """A markdown list of the machine and software the figures come from."""
     return (
-        f"- date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC\n"
+        f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC\n"
         f"- machine: {os.cpu_count()} cores (nproc), {cpu_model()}, {memory_gib()} RAM, "
         f"{platform.system()} {platform.release()}\n"
         f"- load average (1/5/15 min): {load_before} before, {load_average()} after "
@@ -158,17 +158,20 @@ def display_section(results: list[bench_display.Result], facts: str, trials: int
 
 
 def browser_section(
-    results: list[bench_browser.BrowserResult], problems: list[str], facts: str, presses: int
+    results: list[bench_browser.Result], problems: list[str], facts: str, presses: int
 ) -> str:
     """The generated markdown of the browser benchmark."""
     problem_text = "".join(f"- notebook problem: {p}\n" for p in problems) or ""
     return (
-        "## Browser: ArrowRight on the slice slider -> new image (headless chromium)\n\n"
+        "## Browser: viewers in JupyterLab with the kernel 0, 50 and 150 ms away (chromium)\n\n"
         f"{facts}\n"
-        "300x512x512 CT phantom in JupyterLab; the slider handle is focused and ArrowRight "
-        f"pressed {presses} times. A capturing `keydown` listener and a "
-        "`MutationObserver` on the image's `src` give key -> new src; the image's `load` "
-        "event gives key -> decoded image.\n\n"
+        "300x512x512 CT phantom with whole HU values; chromium reaches JupyterLab through a "
+        "local TCP proxy adding D ms of round trip; one interleaved run "
+        f"(rounds x delays x approaches), {presses} key presses per approach and delay. "
+        "Key -> paint: capturing `keydown` to the next animation frame after the first canvas "
+        "draw or decoded `<img>`; window/level: painted updates per second during a 2 s drag; "
+        "first image: the viewer cell run again, request to first painted frame; whole "
+        "volume: until the browser holds every slice. See `benchmarks/bench_browser.py`.\n\n"
         + problem_text
         + bench_browser.markdown_table(results)
     )

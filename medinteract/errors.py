@@ -14,9 +14,13 @@ __all__ = [
     "DecoderError",
     "SeriesError",
     "AnonymizeError",
+    "DicomWebError",
     "ParameterError",
     "MedinteractWarning",
     "SeriesWarning",
+    "UnreadableFileWarning",
+    "GeometryWarning",
+    "PixelValueWarning",
 ]
 
 
@@ -56,6 +60,32 @@ class SeriesError(LoadError):
 
     Raised for several series without a choice, mixed image sizes or mixed orientations.
     """
+
+
+class DicomWebError(LoadError):
+    """A DICOMweb server could not be reached, refused a request or sent something unusable.
+
+    Raised for refused connections, time-outs, rejected credentials (HTTP 401/403), resources
+    that do not exist (HTTP 404) and other HTTP errors; the message names the URL (never the
+    credentials).
+
+    Parameters
+    ----------
+    url : str
+        The URL concerned (also available as ``path``).
+    problem : str
+        What is wrong, in one sentence.
+    hint : str, optional
+        How to fix it.
+    status : int, optional
+        The HTTP status code the server answered with (None when it did not answer).
+    """
+
+    def __init__(self, url: str, problem: str, hint: str | None = None, *,
+                 status: int | None = None):
+        super().__init__(url, problem, hint)
+        self.url = url
+        self.status = status
 
 
 class AnonymizeError(MedinteractError, ValueError):
@@ -104,4 +134,30 @@ class SeriesWarning(MedinteractWarning):
 
     Issued for missing slices (a gap larger than the regular spacing) and for duplicate slice
     positions (the duplicates are dropped).
+    """
+
+
+class UnreadableFileWarning(SeriesWarning):
+    """A file in a series folder looked like part of the series but could not be read.
+
+    Issued for empty, truncated or damaged files and for files named like DICOM that are not
+    DICOM. The file is left out, named in the message, and the slice-gap check says where the
+    missing slice(s) probably were.
+    """
+
+
+class GeometryWarning(MedinteractWarning):
+    """A file's geometry is missing or invalid, and a stated fallback was used instead.
+
+    Issued for a missing (CT, MR, PT) or invalid PixelSpacing, an unparsable or non-finite
+    ImagePositionPatient, a non-finite GridFrameOffsetVector entry and a degenerate or
+    non-orthonormal ImageOrientationPatient. The message names the file, the value found and
+    the fallback (see :func:`medinteract.io.load`).
+    """
+
+
+class PixelValueWarning(MedinteractWarning):
+    """A file's value transformation is invalid, and a stated fallback was used instead.
+
+    Issued for a RescaleSlope of 0, which would make every value equal RescaleIntercept.
     """

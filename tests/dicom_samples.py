@@ -26,3 +26,22 @@ def ct_hu(path: Path) -> np.ndarray:
     """Hounsfield units computed directly from a file: pixel_array * slope + intercept."""
     ds = pydicom.dcmread(path)
     return ds.pixel_array * float(ds.RescaleSlope) + float(ds.RescaleIntercept)
+
+
+def dciodvfy_errors(path: Path) -> list[str]:
+    """The errors dicom3tools' ``dciodvfy`` reports for one file (warnings are left out).
+
+    Skips the test where dciodvfy is not installed, except in CI (``CI`` set), which installs
+    Debian's dicom3tools and must run these tests.
+    """
+    import os
+    import shutil
+    import subprocess
+
+    if shutil.which("dciodvfy") is None:
+        if os.environ.get("CI"):
+            pytest.fail("dciodvfy (Debian package dicom3tools) is not installed")
+        pytest.skip("dciodvfy (Debian package dicom3tools) is not installed")
+    done = subprocess.run(["dciodvfy", "-new", str(path)], capture_output=True, text=True,
+                          errors="replace")
+    return [line for line in done.stderr.splitlines() if line.startswith("Error")]

@@ -250,6 +250,7 @@ def test_mixed_pixel_spacing_is_an_error():
         plan_stack(slices, "stack")
 
 
+@pytest.mark.filterwarnings("ignore::medinteract.errors.GeometryWarning")  # no PixelSpacing
 def test_several_multiframe_files_in_one_series_are_refused(tmp_path):
     shutil.copy(dicom_file("emri_small.dcm"), tmp_path / "a.dcm")
     shutil.copy(dicom_file("emri_small.dcm"), tmp_path / "b.dcm")

@@ -13,7 +13,7 @@ import pytest
 import medinteract as mi
 import medinteract.ops as ops
 from medinteract.errors import MedinteractError, ParameterError
-from medinteract.params import (KINDS, Bounds, Image, ImageIn, ParamKind, Range, Spacing,
+from medinteract.params import (KINDS, Bounds, Image, ImageIn, ParamKind, Spacing,
                                 describe, nice_step, range_bounds, register_kind,
                                 unregister_kind, validate_params, value_bounds)
 from medinteract.pipeline import Pipeline, Step
@@ -168,10 +168,10 @@ def test_a_panel_widget_shows_exactly_the_value_held(name, value):
 def test_widget_bounds_of_image_parameters_come_from_the_same_formula():
     scan = Scan(np.linspace(-1024, 3071, 64, dtype=np.float32).reshape(8, 8), modality="CT")
     p = mi.panels.threshold(scan, low=-400.0)
-    inner = p.controls["low"].inner
-    assert (inner.min, inner.max, inner.step) == tuple(value_bounds(scan))[:3]
-    assert p.controls["low"].value == -400.0 == p.params["low"]
-    assert "HU" in inner.description
+    slider = p.controls["low"]
+    assert (slider.min, slider.max, slider.step) == tuple(value_bounds(scan))[:3]
+    assert slider.value == -400.0 == p.params["low"]
+    assert "HU" in slider.description
 
 
 # -- extending the table --------------------------------------------------------------------

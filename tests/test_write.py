@@ -97,7 +97,7 @@ def test_two_dimensional_scan_writes_one_file(tmp_path):
     ds = pydicom.dcmread(files[0])
     assert ds.Rows == ds.Columns == 64
     np.testing.assert_array_equal(ds.pixel_array, np.rint(slice_.array))
-    assert "SliceThickness" not in ds
+    assert "SliceThickness" in ds and ds.SliceThickness is None  # Type 2: unknown, empty
 
 
 def test_other_modalities_use_secondary_capture(tmp_path):

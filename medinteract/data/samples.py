@@ -28,7 +28,7 @@ from typing import Any, NamedTuple
 
 import pandas as pd
 
-from medinteract.errors import LoadError, SeriesWarning
+from medinteract.errors import GeometryWarning, LoadError, SeriesWarning
 from medinteract.scan import Scan
 
 __all__ = [
@@ -218,9 +218,11 @@ def _sample(name: str) -> _Sample:
 
 
 def _load(path: Path) -> Scan:
-    """Load a sample file with :func:`medinteract.load` (quietly: samples are known quantities)."""
+    """Load a sample file with :func:`medinteract.load` (quietly: samples are known quantities,
+    their descriptions say what their files lack)."""
     from medinteract.io import load
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SeriesWarning)
+        warnings.simplefilter("ignore", GeometryWarning)
         return load(path)

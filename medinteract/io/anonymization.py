@@ -9,15 +9,39 @@ code     what happens here
 ``X``    the element is removed
 ``Z``    the element is kept with a zero-length value (an empty sequence for sequences)
 ``D``    the value is replaced by a dummy of the same VR (``ANONYMOUS``, ``19000101``, 0, ...);
-         a sequence is replaced by an empty one; Patient ID gets a pseudonym (see ``secret``)
+         a sequence keeps its items, de-identified (see below); Patient ID gets a pseudonym
+         (see ``secret``)
 ``U``    the UID is replaced by a new one, consistently: within one call (and across calls with
          the same ``secret``) the same input UID always gives the same output UID, so a series
          stays one series and references between objects stay valid
 =======  ======================================================================================
 
-The table's conditional codes are resolved without knowledge of each IOD, keeping structure
-where the standard allows: ``Z/D`` -> ``D``, ``X/Z`` -> ``Z``, ``X/D`` -> ``X``, ``X/Z/D`` ->
-``Z``, ``X/Z/U*`` -> keep the sequence and clean its items (UIDs inside are replaced).
+The table's conditional codes are resolved, as PS3.15 intends, by the Type the attribute has in
+the file's IOD (its SOP class), at the place it occurs (top level, or inside a given sequence):
+
+==========  ============================  ===========================  ==========================
+code        Type 1 / 1C (value needed)    Type 2 / 2C (may be empty)   Type 3 / not in the IOD
+==========  ============================  ===========================  ==========================
+``Z/D``     ``D``                         ``Z``                        ``Z``
+``X/Z``     ``D``                         ``Z``                        ``X``
+``X/D``     ``D``                         ``D``                        ``X``
+``X/Z/D``   ``D``                         ``Z``                        ``X``
+``X/Z/U*``  keep, replace UIDs inside     ``Z``                        ``X``
+==========  ============================  ===========================  ==========================
+
+(An ``X/Z`` attribute is never Type 1 in the standard's own tables; should one be, a dummy keeps
+the file valid.) Patient ID (``Z/D``) always gets a pseudonym, a dummy that keeps the patients of
+a data set apart. When the removed references leave the Common Instance Reference module's
+Referenced Series Sequence indexing nothing, it is removed too (its Type 1C condition no longer
+holds). The Types come from ``medinteract/io/data/attribute_types.json``, generated from
+the standard's module tables (see ``make_attribute_types.py`` beside it); files of a SOP class
+the table does not know are treated as Type 3 throughout (the most removal).
+
+Sequences: ``D`` keeps the items (a dummy "value" of a sequence is its de-identified items), with
+the profile applied inside and, in addition, every free-text or name value the table does not
+list (VR LT, ST, UT, PN) replaced by a dummy, so that no narrative text survives in kept SR
+content. ``Z`` empties a sequence, except where the IOD requires items (Type 1), where it is kept
+like ``D``.
 
 In addition, as the profile requires:
 
@@ -36,11 +60,14 @@ whose Burned In Annotation is ``YES`` are flagged in the report with the action 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
+import json
 import secrets
 import warnings
 from dataclasses import dataclass, field
+from importlib import resources
 from os import PathLike
 from pathlib import Path
 
@@ -56,6 +83,7 @@ from pydicom.uid import UID_dictionary, generate_uid
 
 from medinteract._atomic import atomic_path
 from medinteract.errors import AnonymizeError
+from medinteract.io.dicom import truncated_elements
 
 __all__ = ["anonymize", "BASIC_PROFILE", "REPORT_COLUMNS", "PROFILES"]
 
@@ -145,9 +173,74 @@ X/Z/D: 0008,002A 0018,1000 0008,0013 0008,0082 0008,0080 0008,1070 0008,1111 000
 X/Z/U*: 0008,1140 0008,2112
 """
 
-# How the table's conditional codes are resolved (see the module documentation).
-_RESOLVE = {"D": "D", "Z": "Z", "X": "X", "U": "U", "Z/D": "D", "X/Z": "Z", "X/D": "X",
-            "X/Z/D": "Z", "X/Z/U*": "K"}
+#: Types that need a value, and Types that may be empty (PS3.5 7.4).
+_REQUIRED_TYPES = ("1", "1C")
+_EMPTY_TYPES = ("2", "2C")
+#: VRs of free text and names: replaced by a dummy inside sequences kept for a ``D`` action.
+_FREE_TEXT_VRS = ("LT", "ST", "UT", "PN")
+
+
+def _resolve(code: str, kind: str | None, is_sequence: bool) -> str:
+    """The action for a table code given the attribute's Type (None: Type 3 or not in the IOD).
+
+    Returns ``X``, ``Z``, ``D``, ``U`` or ``K`` (keep; for a sequence: keep the items and apply
+    the profile inside them).
+    """
+    required, may_be_empty = kind in _REQUIRED_TYPES, kind in _EMPTY_TYPES
+    if code == "Z/D":
+        action = "D" if required else "Z"
+    elif code == "X/Z":
+        action = "D" if required else "Z" if may_be_empty else "X"
+    elif code == "X/D":
+        action = "D" if required or may_be_empty else "X"
+    elif code == "X/Z/D":
+        action = "D" if required else "Z" if may_be_empty else "X"
+    elif code == "X/Z/U*":
+        action = "K" if required else "Z" if may_be_empty else "X"
+    else:
+        action = code
+    if is_sequence and action == "Z" and required:
+        return "D"  # the IOD needs items: keep them, de-identified
+    return action
+
+
+class _AttributeTypes:
+    """The Types of :func:`_resolve`'s attributes per IOD (``data/attribute_types.json``)."""
+
+    def __init__(self, table: dict) -> None:
+        self._iods: dict[str, int] = table["sop_classes"]
+        self._types: dict[str, list[tuple[str, frozenset[int]]]] = {
+            key: [(kind, frozenset(_numbers(ranges))) for kind, ranges in kinds.items()]
+            for key, kinds in table["types"].items()}
+
+    def iod(self, sop_class_uid: object) -> int | None:
+        """The IOD number of a SOP class, or None when unknown."""
+        return self._iods.get(str(sop_class_uid or ""))
+
+    def type_of(self, iod: int | None, parent: str, keyword: str) -> str | None:
+        """Type of ``keyword`` at the top level (``parent=""``) or inside the sequence
+        ``parent`` in IOD ``iod``; None for Type 3, not in the IOD, or an unknown IOD."""
+        if iod is None:
+            return None
+        key = f"{parent}/{keyword}" if parent else keyword
+        for kind, iods in self._types.get(key, ()):
+            if iod in iods:
+                return kind
+        return None
+
+
+def _numbers(ranges: str) -> list[int]:
+    numbers: list[int] = []
+    for part in ranges.split():
+        first, _, last = part.partition("-")
+        numbers.extend(range(int(first), int(last or first) + 1))
+    return numbers
+
+
+@functools.cache
+def _attribute_types() -> _AttributeTypes:
+    text = resources.files("medinteract.io").joinpath("data/attribute_types.json").read_text()
+    return _AttributeTypes(json.loads(text))
 
 
 def _parse_table(text: str) -> dict[BaseTag, str]:
@@ -231,8 +324,10 @@ def anonymize(
         ``element`` (its location, e.g. ``SourceImageSequence[0].ReferencedSOPInstanceUID``),
         ``tag``, ``keyword``, ``action`` (``X`` removed, ``Z`` emptied, ``D`` dummy value,
         ``U`` new UID, ``added``), and ``note``. Files that are not DICOM (or are a DICOMDIR)
-        get one row with the action ``skipped``; files with burned-in annotation get a row with
-        the action ``check``. Original values are never included.
+        get one row with the action ``skipped``, as do truncated files (an element shorter
+        than its declared length, or a sequence cut before its end: a copy would look whole);
+        files with burned-in annotation get a row with the action ``check``. Original values
+        are never included.
 
     Raises
     ------
@@ -309,9 +404,12 @@ def _read(path: Path, label: str, session: _Session, single: bool) -> Dataset | 
     """The dataset of a DICOM file, or None (reported as skipped) for anything else."""
     problem = None
     try:
-        with open(path, "rb") as handle, warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with open(path, "rb") as handle, warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             dataset = _dcmread(handle)
+            truncated = truncated_elements(dataset) or [
+                str(w.message).split(" in file ")[0] for w in caught
+                if "End of file reached" in str(w.message)]
             for _ in dataset.iterall():  # convert every element now: problems surface here
                 pass
     except (InvalidDicomError, EOFError):
@@ -321,7 +419,9 @@ def _read(path: Path, label: str, session: _Session, single: bool) -> Dataset | 
     else:
         sop_class = dataset.file_meta.get("MediaStorageSOPClassUID", "") if hasattr(
             dataset, "file_meta") else ""
-        if sop_class == _MEDIA_DIRECTORY_STORAGE or "DirectoryRecordSequence" in dataset:
+        if truncated:  # a copy would look whole while missing what the file lost
+            problem = f"truncated ({truncated[0]}); not copied"
+        elif sop_class == _MEDIA_DIRECTORY_STORAGE or "DirectoryRecordSequence" in dataset:
             problem = "DICOMDIR (media directory) not copied; rebuild it from the output files"
         elif len(dataset) == 0:
             problem = "no data elements"
@@ -359,15 +459,60 @@ def _write_atomically(dataset: Dataset, out: Path, source: Path) -> None:
 
 
 # -- de-identification ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Context:
+    """Where the elements being cleaned sit: the file's IOD, the enclosing sequence, and
+    whether that sequence is kept for a ``D`` action (free text then gets dummies too)."""
+
+    iod: int | None
+    parent: str = ""
+    in_dummy_sequence: bool = False
+
+
 def _deidentify(dataset: Dataset, label: str, session: _Session) -> None:
     meta = getattr(dataset, "file_meta", None)
     if meta is not None:
         _clean_meta(meta, label, session)
-    _clean(dataset, label, "", session)
+    sop_class = dataset.get("SOPClassUID") or (meta.get("MediaStorageSOPClassUID")
+                                               if meta is not None else None)
+    _clean(dataset, label, "", session, _Context(_attribute_types().iod(sop_class)))
+    _drop_stale_instance_references(dataset, label, session)
     if str(dataset.get("BurnedInAnnotation", "")).upper() == "YES":
         session.record(label, "BurnedInAnnotation", Tag(0x0028, 0x0301), "check",
                        "pixels may show identifying text; review them")
     _mark(dataset, label, session)
+
+
+#: Common Instance Reference module: Type 1C, required only while the file references other
+#: instances.
+_INSTANCE_REFERENCE_INDEX = ("ReferencedSeriesSequence",
+                             "StudiesContainingOtherReferencedInstancesSequence")
+
+
+def _drop_stale_instance_references(dataset: Dataset, label: str, session: _Session) -> None:
+    """Remove the Common Instance Reference index once the profile has removed every reference
+    it indexed (its condition, "this instance references other instances", no longer holds)."""
+    index = [keyword for keyword in _INSTANCE_REFERENCE_INDEX if keyword in dataset]
+    if not index:
+        return
+    references = any(element.keyword == "ReferencedSOPInstanceUID"
+                     for element in _elements_outside(dataset, set(index)))
+    if references:
+        return
+    for keyword in index:
+        tag = dataset[keyword].tag
+        del dataset[keyword]
+        session.record(label, keyword, tag, "X", "no instance references remain to index")
+
+
+def _elements_outside(dataset: Dataset, skip: set[str]):
+    for element in dataset:
+        if element.keyword in skip:
+            continue
+        yield element
+        if element.VR == "SQ":
+            for item in element.value or ():
+                yield from _elements_outside(item, skip)
 
 
 def _clean_meta(meta: Dataset, label: str, session: _Session) -> None:
@@ -384,20 +529,21 @@ def _clean_meta(meta: Dataset, label: str, session: _Session) -> None:
             session.record(label, keyword, tag, "X")
 
 
-def _clean(dataset: Dataset, label: str, prefix: str, session: _Session) -> None:
+def _clean(dataset: Dataset, label: str, prefix: str, session: _Session,
+           context: _Context) -> None:
     """Apply the profile to every element of ``dataset``, recursing into sequences."""
     for tag in list(dataset.keys()):
         tag = Tag(tag)
         element = dataset[tag]
         name = prefix + (element.keyword or f"({tag.group:04X},{tag.element:04X})")
-        action = _action_for(tag)
+        action = _action_for(tag, element, context)
         if element.VR == "UN" and action in ("D", "U"):
             action = "X"  # a value of unknown encoding cannot be replaced safely
         if action == "X":
             del dataset[tag]
             session.record(label, name, tag, "X")
         elif element.VR == "SQ":
-            _clean_sequence(element, action, label, name, session)
+            _clean_sequence(element, action, label, name, session, context)
         elif action == "Z":
             if not _is_empty(element.value):
                 element.value = None
@@ -405,6 +551,10 @@ def _clean(dataset: Dataset, label: str, prefix: str, session: _Session) -> None
         elif action == "D":
             element.value = _dummy(element, session)
             session.record(label, name, tag, "D")
+        elif action == "T":  # free text inside a sequence kept for a D action
+            if not _is_empty(element.value):
+                element.value = _DUMMY_TEXT
+                session.record(label, name, tag, "D", "free text in a de-identified sequence")
         elif element.VR == "UI" and not _is_empty(element.value) and (
                 action == "U" or not _is_public_uid(element)):
             element.value = _map_uids(element.value, session)
@@ -412,24 +562,36 @@ def _clean(dataset: Dataset, label: str, prefix: str, session: _Session) -> None
 
 
 def _clean_sequence(element: DataElement, action: str, label: str, name: str,
-                    session: _Session) -> None:
-    if action in ("Z", "D"):
+                    session: _Session, context: _Context) -> None:
+    if action == "Z":
         if len(element.value):
             element.value = Sequence([])
             session.record(label, name, element.tag, action)
         return
+    dummy = context.in_dummy_sequence or action == "D"
+    if action == "D" and len(element.value):
+        session.record(label, name, element.tag, "D", "items kept, de-identified")
+    inner = _Context(context.iod, element.keyword or "", dummy)
     for index, item in enumerate(element.value):
-        _clean(item, label, f"{name}[{index}].", session)
+        _clean(item, label, f"{name}[{index}].", session, inner)
 
 
-def _action_for(tag: BaseTag) -> str:
-    """The resolved action for a tag: X, Z, D, U, or K (keep, then the generic rules)."""
+def _action_for(tag: BaseTag, element: DataElement, context: _Context) -> str:
+    """The action for an element: X, Z, D, U, T (dummy free text) or K (keep, then the
+    generic rules)."""
     if tag.is_private or tag.element == 0x0000:
         return "X"  # private elements; group lengths (invalid once values change)
     if 0x5000 <= tag.group <= 0x50FF or 0x6000 <= tag.group <= 0x60FF:
         return "X"  # curve data; overlays (removed as whole groups)
     code = BASIC_PROFILE.get(tag)
-    return "K" if code is None else _RESOLVE[code]
+    if code is None:
+        return "T" if context.in_dummy_sequence and element.VR in _FREE_TEXT_VRS else "K"
+    if element.keyword == "PatientID":
+        return "D"  # Z/D: a pseudonym (a dummy the IOD always accepts) keeps patients apart
+    kind = None
+    if "/" in code or element.VR == "SQ":
+        kind = _attribute_types().type_of(context.iod, context.parent, element.keyword or "")
+    return _resolve(code, kind, element.VR == "SQ")
 
 
 def _is_empty(value: object) -> bool:
@@ -473,5 +635,5 @@ def _mark(dataset: Dataset, label: str, session: _Session) -> None:
     for keyword in ("PatientIdentityRemoved", "DeidentificationMethod",
                     "DeidentificationMethodCodeSequence",
                     "LongitudinalTemporalInformationModified"):
-        session.record(label, keyword, dataset.data_element(keyword).tag, "added")
+        session.record(label, keyword, dataset[keyword].tag, "added")
 

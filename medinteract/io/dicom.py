@@ -16,13 +16,14 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import pandas as pd
 import pydicom
+from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 from pydicom.multival import MultiValue
 from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 from pydicom.valuerep import PersonName
 
-from medinteract.errors import DecoderError, LoadError
+from medinteract.errors import DecoderError, GeometryWarning, LoadError, PixelValueWarning
 from medinteract.io.geometry import (
     SlicePlacement,
     direction_matrix,
@@ -30,10 +31,12 @@ from medinteract.io.geometry import (
     slice_normal,
     warn_series,
 )
+from medinteract.io.notices import Notices
 from medinteract.scan import METADATA_COLUMNS, Scan, Window
 
 __all__ = [
     "read_dataset",
+    "truncated_elements",
     "looks_like_dicom",
     "has_pixels",
     "describe_object",
@@ -46,14 +49,23 @@ __all__ = [
     "frame_placements",
     "file_placement",
     "pixel_spacing_of",
+    "image_position",
+    "image_orientation",
     "fallback_slice_spacing",
     "frame_rescales",
     "value_ranges",
+    "value_dtype",
     "mirrors_monochrome1",
     "readable_value",
     "DECODER_HINT",
+    "DICOM_SUFFIXES",
     "PHYSICAL_MODALITIES",
+    "SPACING_REQUIRED_MODALITIES",
+    "ORTHONORMAL_TOLERANCE",
 ]
+
+#: File name suffixes of DICOM files ("" for the many DICOM files without one).
+DICOM_SUFFIXES = (".dcm", ".dicom", ".ima", "")
 
 #: How to get the optional decoders.
 DECODER_HINT = 'pip install "medinteract[decoders]"'
@@ -61,6 +73,18 @@ DECODER_HINT = 'pip install "medinteract[decoders]"'
 #: Modalities whose rescaled values are absolute physical quantities (HU, Bq/ml, Gy): their
 #: values are never mirrored for MONOCHROME1 (see :func:`physical_frames`).
 PHYSICAL_MODALITIES = frozenset({"CT", "PT", "RTDOSE"})
+
+#: Modalities whose images must say their pixel size (Image Plane module, Type 1): a missing
+#: PixelSpacing is warned about. Other images without one are measured in pixels (1.0 each).
+SPACING_REQUIRED_MODALITIES = frozenset({"CT", "MR", "PT"})
+
+#: ImageOrientationPatient whose direction cosines are off unit length or off perpendicular by
+#: more than this is reported and orthonormalised.
+ORTHONORMAL_TOLERANCE = 1e-3
+
+#: Orientation assumed when ImageOrientationPatient is unusable: axial, rows along x (L),
+#: columns along y (P).
+AXIAL_ORIENTATION = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
 
 _PIXEL_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
 _PIXEL_TAGS = {0x7FE00010, 0x7FE00008, 0x7FE00009}
@@ -127,26 +151,89 @@ def read_dataset(path: str | PathLike[str], *, header_only: bool = False,
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            dataset = pydicom.dcmread(path, stop_before_pixels=header_only)
+            dataset: Dataset = pydicom.dcmread(path, stop_before_pixels=header_only)
         # kept so that a later "no pixel data" error can say what pydicom noticed
         dataset._medinteract_read_warnings = [str(w.message) for w in caught]
-        _ensure_transfer_syntax(dataset)
-        return dataset
     except InvalidDicomError as err:
-        if force:
-            forced = _read_forced(path, header_only)
-            if forced is not None:
-                return forced
-        if _is_empty(path):
-            raise LoadError(path, EMPTY_FILE, EMPTY_FILE_HINT) from err
-        raise LoadError(path, "is not a DICOM file (no 'DICM' marker at byte 128)",
-                        "check the file type; medinteract reads DICOM, NIfTI, PNG, TIFF, "
-                        "JPEG, NPY and NPZ") from err
+        forced = _read_forced(path, header_only) if force else None
+        if forced is None:
+            if _is_empty(path):
+                raise LoadError(path, EMPTY_FILE, EMPTY_FILE_HINT) from err
+            raise LoadError(path, "is not a DICOM file (no 'DICM' marker at byte 128)",
+                            "check the file type; medinteract reads DICOM, NIfTI, PNG, TIFF, "
+                            "JPEG, NPY and NPZ") from err
+        dataset = forced
     except (OSError, EOFError) as err:
         raise LoadError(path, f"could not be read: {err}") from err
     except Exception as err:  # pydicom raises many types for damaged files
         raise LoadError(path, f"is damaged or truncated; pydicom could not parse it "
                               f"({type(err).__name__}: {err})") from err
+    _ensure_transfer_syntax(dataset)
+    _check_transfer_syntax(dataset, path)
+    truncated = truncated_elements(dataset)
+    if truncated:
+        raise LoadError(path, f"is truncated: {truncated[0]}",
+                        "the file was probably not copied or downloaded completely")
+    _check_elements(dataset, path)
+    return dataset
+
+
+def truncated_elements(ds: Dataset, prefix: str = "") -> list[str]:
+    """The elements whose value the file cuts short, described for messages.
+
+    pydicom reads a truncated file without complaint, handing out the bytes that are there; an
+    element (not yet converted) whose declared length exceeds its bytes shows the cut. Call it
+    right after reading, before the elements are accessed.
+
+    Parameters
+    ----------
+    ds : Dataset
+        A dataset as returned by :func:`pydicom.dcmread`.
+    prefix : str, optional
+        Location of ``ds`` (for items of sequences).
+
+    Returns
+    -------
+    list of str
+        E.g. ``["PixelData (7FE0,0010) declares 8192 bytes but the file holds 8130"]``.
+    """
+    found = []
+    for tag in ds.keys():
+        raw = ds.get_item(tag)
+        if isinstance(raw, RawDataElement):
+            if raw.length != 0xFFFFFFFF and isinstance(raw.value, bytes) and \
+                    len(raw.value) < raw.length:
+                name = prefix + (pydicom.datadict.keyword_for_tag(tag) or "element")
+                found.append(f"{name} {raw.tag} declares {raw.length} bytes but the file "
+                             f"holds {len(raw.value)}")
+        elif raw is not None and raw.VR == "SQ":
+            for index, item in enumerate(raw.value or ()):
+                found += truncated_elements(item, f"{prefix}{raw.keyword}[{index}].")
+    return found
+
+
+def _check_transfer_syntax(ds: Dataset, path: str | PathLike[str]) -> None:
+    syntax = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None)
+    if syntax is None or syntax.is_transfer_syntax:
+        return
+    raise LoadError(path, f"has an unknown transfer syntax UID '{syntax}' in its file meta "
+                          "information, so its encoding and pixel data cannot be interpreted",
+                    "the file meta information is damaged, or the file uses a private "
+                    "transfer syntax: convert it with the software that wrote it")
+
+
+def _check_elements(ds: Dataset, path: str | PathLike[str]) -> None:
+    """Convert every element now (pydicom converts lazily), so that a damaged element is
+    reported here, naming the file, instead of failing later deep inside a computation."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for _ in ds.iterall():
+                pass
+    except Exception as err:  # unknown VR (NotImplementedError), undecodable values, ...
+        raise LoadError(path, f"has a damaged data element ({type(err).__name__}: {err})",
+                        "the file is damaged; fix or remove the element with a DICOM "
+                        "editor") from err
 
 
 #: The problem and hint of a :class:`LoadError` for a file of 0 bytes.
@@ -169,10 +256,7 @@ def _read_forced(path: str | PathLike[str], header_only: bool) -> Dataset | None
         ok = "SOPClassUID" in dataset or ("Rows" in dataset and "Columns" in dataset)
     except Exception:
         return None
-    if not ok:
-        return None
-    _ensure_transfer_syntax(dataset)
-    return dataset
+    return dataset if ok else None
 
 
 def _ensure_transfer_syntax(ds: Dataset) -> None:
@@ -237,7 +321,8 @@ def decode_frames(ds: Dataset, path: str | PathLike[str]) -> np.ndarray:
     -------
     ndarray
         ``(frames, rows, columns)``, or ``(frames, rows, columns, 3)`` for colour; YBR colour
-        is converted to RGB and PALETTE COLOR is expanded through its lookup table.
+        is converted to RGB and PALETTE COLOR is expanded through its lookup table to 8-bit
+        RGB (0-255; 16-bit tables are divided by 257).
 
     Raises
     ------
@@ -253,10 +338,9 @@ def decode_frames(ds: Dataset, path: str | PathLike[str]) -> np.ndarray:
             warnings.simplefilter("ignore")
             array = ds.pixel_array
             if ds.get("PhotometricInterpretation") == "PALETTE COLOR":
-                array = pydicom.pixels.apply_color_lut(array, ds)
+                array = _palette_rgb(pydicom.pixels.apply_color_lut(array, ds))
     except Exception as err:
-        raise LoadError(path, f"pixel data could not be decoded ({type(err).__name__}: {err}); "
-                              "the file is probably damaged or truncated") from err
+        raise _decoding_failure(ds, path, err) from err
     frames = number_of_frames(ds)
     colour = array.ndim == (4 if frames > 1 else 3)
     if frames == 1:
@@ -265,6 +349,13 @@ def decode_frames(ds: Dataset, path: str | PathLike[str]) -> np.ndarray:
     if array.ndim != expected:
         raise LoadError(path, f"pixel data has an unexpected shape {array.shape}")
     return array
+
+
+def _palette_rgb(rgb: np.ndarray) -> np.ndarray:
+    """Colours of a palette lookup table on the 0-255 scale of 8-bit RGB."""
+    if rgb.dtype.itemsize == 1:
+        return rgb
+    return (rgb.astype(np.float32) / 257.0).astype(np.float32)  # 65535 -> 255, 257 -> 1
 
 
 def _check_decoder(ds: Dataset, path: str | PathLike[str]) -> None:
@@ -289,6 +380,36 @@ def _check_decoder(ds: Dataset, path: str | PathLike[str]) -> None:
         raise DecoderError(path, problem, f"install the decoders: {DECODER_HINT}")
 
 
+#: How pydicom starts the message of a compressed frame that no installed plugin decoded.
+_ALL_PLUGINS_FAILED = "Unable to decode as exceptions were raised by all available plugins"
+_CONVERT_HINT = ("convert the file to an uncompressed transfer syntax with a tool that decodes "
+                 "it, e.g. dcmtk's dcmdjpeg or gdcmconv --raw")
+
+
+def _decoding_failure(ds: Dataset, path: str | PathLike[str], err: Exception) -> LoadError:
+    """The error for pixel data that did not decode: which decoders tried and what they said.
+
+    A :class:`DecoderError` when some installed decoder declared that it does not support the
+    data (e.g. 12-bit JPEG Extended in Pillow), naming each decoder's answer; otherwise a
+    :class:`LoadError` saying the data is probably damaged."""
+    syntax = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None)
+    text = str(err)
+    if syntax is None or not syntax.is_compressed or not text.startswith(_ALL_PLUGINS_FAILED):
+        return LoadError(path, f"pixel data could not be decoded ({type(err).__name__}: "
+                               f"{text}); the file is probably damaged or truncated")
+    answers = [line.strip() for line in text.splitlines()[1:] if line.strip()]
+    label = f"{syntax.name} ({syntax})"
+    problem = (f"uses the compressed transfer syntax {label}, and none of the installed "
+               f"decoders could decode it ({'; '.join(answers)})")
+    missing = pydicom.pixels.get_decoder(syntax).missing_dependencies
+    if missing:
+        problem += f"; decoders not installed: {'; '.join(missing)}"
+    if any("does not support" in answer for answer in answers):
+        return DecoderError(path, problem, f"the data needs a decoder that supports it: "
+                                           f"{_CONVERT_HINT}")
+    return LoadError(path, problem + "; the pixel data is probably damaged", _CONVERT_HINT)
+
+
 def number_of_frames(ds: Dataset) -> int:
     """NumberOfFrames of a dataset as a positive int (1 when absent or unreadable)."""
     try:
@@ -297,8 +418,9 @@ def number_of_frames(ds: Dataset) -> int:
         return 1
 
 
-def physical_frames(ds: Dataset, raw: np.ndarray) -> np.ndarray:
-    """Convert decoded stored values to float32 physical values.
+def physical_frames(ds: Dataset, raw: np.ndarray, notes: Notices | None = None,
+                    label: str = "") -> np.ndarray:
+    """Convert decoded stored values to physical values, in the dtype of :func:`value_dtype`.
 
     Parameters
     ----------
@@ -306,18 +428,23 @@ def physical_frames(ds: Dataset, raw: np.ndarray) -> np.ndarray:
         The dataset the values come from.
     raw : ndarray
         Output of :func:`decode_frames` (leading frame axis).
+    notes : Notices, optional
+        Collects problems found (a RescaleSlope of 0), to be issued as warnings.
+    label : str, optional
+        The file's name in those notes.
 
     Returns
     -------
-    ndarray of float32
-        Same shape as ``raw``.
+    ndarray of float32 or float64
+        Same shape as ``raw``; float64 only when float32 cannot hold every value exactly.
 
     Notes
     -----
     - Greyscale: the Modality LUT is applied: ``stored * RescaleSlope + RescaleIntercept``
       (per frame for enhanced multi-frame files, from the Pixel Value Transformation functional
       group), the Modality LUT Sequence when present instead, or ``DoseGridScaling`` for RT Dose.
-      CT values are therefore Hounsfield units.
+      CT values are therefore Hounsfield units. A RescaleSlope of 0 is reported and slope 1 is
+      used.
     - MONOCHROME1 (low values shown white): for modalities whose values are absolute physical
       quantities (CT, PT, RTDOSE, or any RescaleType other than ``US``), the values are kept
       unchanged, so CT stays in HU and displays in the usual radiological way (air dark, bone
@@ -325,22 +452,68 @@ def physical_frames(ds: Dataset, raw: np.ndarray) -> np.ndarray:
       values are mirrored within the range the stored bits can represent: ``v' = low + high - v``
       with ``low``/``high`` the rescaled minimum/maximum stored value. Higher values then mean
       brighter, like MONOCHROME2, and the file's window centre is mirrored the same way.
-    - Colour (RGB, YBR converted to RGB, PALETTE COLOR expanded) is returned as is.
+    - Colour (RGB, YBR converted to RGB) is returned as is; PALETTE COLOR is expanded through
+      its lookup table and scaled to 0-255 (16-bit tables are divided by 257), the range of
+      8-bit RGB that :func:`~medinteract.io.write_dicom_series` stores.
     """
+    dtype = value_dtype(ds)
     if raw.ndim == 4:
-        return raw.astype(np.float32)
+        return raw.astype(dtype)
+    values: np.ndarray
     if ds.get("ModalityLUTSequence"):
-        values = pydicom.pixels.apply_modality_lut(raw, ds).astype(np.float32)
+        values = pydicom.pixels.apply_modality_lut(raw, ds).astype(dtype)
     else:
-        values = raw.astype(np.float32)
-        for index, (slope, intercept) in enumerate(frame_rescales(ds, raw.shape[0])):
+        values = raw.astype(dtype)
+        for index, (slope, intercept) in enumerate(frame_rescales(ds, raw.shape[0], notes,
+                                                                  label)):
             if slope != 1.0 or intercept != 0.0:
-                frame = raw[index].astype(np.float64) * slope + intercept
-                values[index] = frame.astype(np.float32)
+                values[index] = (raw[index].astype(np.float64) * slope + intercept).astype(dtype)
     if mirrors_monochrome1(ds):
         for index, (low, high) in enumerate(value_ranges(ds, raw.shape[0])):
-            values[index] = np.float32(low + high) - values[index]
+            values[index] = dtype(low + high) - values[index]
     return values
+
+
+#: Largest integer magnitude up to which float32 holds every integer (2**24).
+_FLOAT32_EXACT = 2.0**24
+
+
+def value_dtype(ds: Dataset) -> type:
+    """The dtype that holds every physical value of a file exactly: float32 or float64.
+
+    Parameters
+    ----------
+    ds : Dataset
+        A dataset (its header is enough).
+
+    Returns
+    -------
+    numpy.float32 or numpy.float64
+
+    Notes
+    -----
+    float32 holds every integer up to 2**24 and resolves steps of ``s`` up to ``s * 2**24``.
+    So a file gives float32 when ``max(|lowest|, |highest|) <= 2**24 * min(1, |slope|)``,
+    with ``lowest``/``highest`` the rescaled extremes its stored bits can represent and
+    ``slope`` its (smallest) RescaleSlope or DoseGridScaling; that covers all 8- to 16-bit
+    data (CT, MR, PET, CR, ...) and Modality LUTs. Otherwise (32-bit integer pixels, and
+    24-bit or wider data whose rescale would exceed float32's resolution) it gives float64, as
+    does Double Float Pixel Data; Float Pixel Data is float32. Colour images are float32
+    unless their samples are wider than 16 bits.
+    """
+    if "DoubleFloatPixelData" in ds:
+        return np.float64
+    if "FloatPixelData" in ds or ds.get("ModalityLUTSequence") or \
+            ds.get("PhotometricInterpretation") == "PALETTE COLOR":
+        return np.float32
+    frames = number_of_frames(ds)
+    if int(ds.get("SamplesPerPixel") or 1) > 1:
+        bits = int(ds.get("BitsStored") or ds.get("BitsAllocated") or 8)
+        return np.float32 if 2.0**bits - 1 <= _FLOAT32_EXACT else np.float64
+    ranges = value_ranges(ds, frames)
+    largest = max(max(abs(low), abs(high)) for low, high in ranges)
+    slopes = [abs(slope) for slope, _ in frame_rescales(ds, frames)]
+    return np.float32 if largest <= _FLOAT32_EXACT * min(1.0, *slopes) else np.float64
 
 
 def mirrors_monochrome1(ds: Dataset) -> bool:
@@ -351,19 +524,30 @@ def mirrors_monochrome1(ds: Dataset) -> bool:
     return str(ds.get("Modality", "")).upper() not in PHYSICAL_MODALITIES and rescale_type == "US"
 
 
-def frame_rescales(ds: Dataset, frames: int) -> list[tuple[float, float]]:
-    """``(slope, intercept)`` of each frame (identity when the file has none)."""
+def frame_rescales(ds: Dataset, frames: int, notes: Notices | None = None,
+                   label: str = "") -> list[tuple[float, float]]:
+    """``(slope, intercept)`` of each frame (identity when the file has none).
+
+    A RescaleSlope of 0 gives slope 1 and, when ``notes`` is given, a
+    :class:`~medinteract.errors.PixelValueWarning` note for ``label``.
+    """
     source = getattr(ds, "filename", None)
     if str(ds.get("Modality", "")).upper() == "RTDOSE" and "DoseGridScaling" in ds:
         return [(_scale_factor(ds, "DoseGridScaling", 1.0, source), 0.0)] * frames
-    return [_rescale_of(_frame_attribute(ds, i, "PixelValueTransformationSequence") or ds,
-                        source) for i in range(frames)]
+    rescales = [_rescale_of(_frame_attribute(ds, i, "PixelValueTransformationSequence") or ds,
+                            source) for i in range(frames)]
+    zero = [i for i, (slope, _) in enumerate(rescales) if slope == 0]
+    if zero and notes is not None:
+        where = "" if frames == 1 else f" in {len(zero)} of {frames} frames"
+        notes.add(PixelValueWarning, label or Path(str(source)).name,
+                  f"RescaleSlope is 0{where}, which would make every value equal "
+                  "RescaleIntercept; slope 1 is used (values are stored + intercept)")
+    return [(1.0 if slope == 0 else slope, intercept) for slope, intercept in rescales]
 
 
 def _rescale_of(item: Dataset, source: Any) -> tuple[float, float]:
-    slope = _scale_factor(item, "RescaleSlope", 1.0, source)
-    intercept = _scale_factor(item, "RescaleIntercept", 0.0, source)
-    return (slope if slope != 0 else 1.0, intercept)
+    return (_scale_factor(item, "RescaleSlope", 1.0, source),
+            _scale_factor(item, "RescaleIntercept", 0.0, source))
 
 
 def _scale_factor(item: Dataset, keyword: str, default: float, source: Any) -> float:
@@ -432,14 +616,51 @@ def _frame_attribute(ds: Dataset, frame: int, sequence: str) -> Dataset | None:
     return None
 
 
-def pixel_spacing_of(item: Dataset) -> tuple[float, float] | None:
-    """(row, column) = (y, x) spacing in mm from PixelSpacing, else ImagerPixelSpacing, else
-    NominalScannedPixelSpacing; None when absent or not positive."""
-    for keyword in ("PixelSpacing", "ImagerPixelSpacing", "NominalScannedPixelSpacing"):
-        values = _floats(item.get(keyword))
-        if values is not None and len(values) >= 2 and values[0] > 0 and values[1] > 0:
-            return (values[0], values[1])
-    return None
+_SPACING_KEYWORDS = ("PixelSpacing", "ImagerPixelSpacing", "NominalScannedPixelSpacing")
+
+
+def pixel_spacing_of(item: Dataset, notes: Notices | None = None, label: str = "",
+                     modality: str = "") -> tuple[float, float] | None:
+    """(row, column) = (y, x) spacing in mm.
+
+    PixelSpacing, else ImagerPixelSpacing, else NominalScannedPixelSpacing; None when none of
+    them is usable (the caller then measures in pixels, 1.0 each).
+
+    Parameters
+    ----------
+    item : Dataset
+        A dataset or a Pixel Measures functional-group item.
+    notes : Notices, optional
+        Collects a :class:`~medinteract.errors.GeometryWarning` note, naming ``label``, for
+        each of these attributes that is present but not two positive finite numbers, and for
+        an image of a modality in :data:`SPACING_REQUIRED_MODALITIES` without any of them.
+    label : str, optional
+        The file or frame, for the notes.
+    modality : str, optional
+        The image's modality.
+    """
+    bad = []
+    spacing = None
+    for keyword in _SPACING_KEYWORDS:
+        value = item.get(keyword)
+        if value is None or value == "":
+            continue
+        values = _floats(value)
+        if values is not None and len(values) == 2 and values[0] > 0 and values[1] > 0:
+            spacing = (values[0], values[1])
+            break
+        bad.append(f"{keyword} {_shown(value)}")
+    if notes is not None:
+        fallback = (f"{_format(spacing)} mm from {keyword} is used" if spacing is not None else
+                    "1.0 mm (pixel units) is assumed, so distances and areas are in pixels")
+        if bad:
+            notes.add(GeometryWarning, label,
+                      f"{' and '.join(bad)} is not two positive numbers (row and column "
+                      f"spacing in mm); {fallback}")
+        elif spacing is None and modality.upper() in SPACING_REQUIRED_MODALITIES:
+            notes.add(GeometryWarning, label,
+                      f"has no PixelSpacing, which {modality} images must have; {fallback}")
+    return spacing
 
 
 def _shape_of(ds: Dataset) -> tuple[int, ...]:
@@ -450,72 +671,173 @@ def _shape_of(ds: Dataset) -> tuple[int, ...]:
     return shape
 
 
-def file_placement(ds: Dataset, path: str | PathLike[str]) -> SlicePlacement:
-    """Where the (single) image of a classic DICOM file sits."""
+def image_position(value: Any, notes: Notices | None = None,
+                   label: str = "") -> tuple[float, float, float] | None:
+    """ImagePositionPatient as three floats; None when absent or unusable.
+
+    An unusable value (not three finite numbers) adds a GeometryWarning note: the position is
+    treated as unknown (a single image gets the origin (0, 0, 0); in a stack, slices without
+    positions are ordered by InstanceNumber).
+    """
+    if value is None or value == "":
+        return None
+    position = _triple(value)
+    if position is None and notes is not None:
+        notes.add(GeometryWarning, label,
+                  f"ImagePositionPatient {_shown(value)} is not three finite numbers; the "
+                  "position is treated as unknown (origin (0, 0, 0); slices without a position "
+                  "are ordered by InstanceNumber)")
+    return position
+
+
+def image_orientation(value: Any, notes: Notices | None = None,
+                      label: str = "") -> tuple[float, ...] | None:
+    """ImageOrientationPatient as six floats with orthonormal row and column directions.
+
+    None when absent. A value that is not six finite numbers, or whose row or column direction
+    is zero or parallel to the other (degenerate), is replaced by :data:`AXIAL_ORIENTATION`;
+    directions that are not unit length or not perpendicular (beyond
+    :data:`ORTHONORMAL_TOLERANCE`) are orthonormalised (the row direction is kept, the column
+    direction made perpendicular to it). Each of these adds a GeometryWarning note.
+    """
+    if value is None or value == "":
+        return None
+    values = _floats(value)
+    shown = _shown(value)
+    if values is None or len(values) != 6:
+        _note_orientation(notes, label, f"{shown} is not six finite numbers")
+        return AXIAL_ORIENTATION
+    row, col = np.asarray(values[:3]), np.asarray(values[3:])
+    row_norm, col_norm = float(np.linalg.norm(row)), float(np.linalg.norm(col))
+    if row_norm == 0 or col_norm == 0:
+        _note_orientation(notes, label, f"{shown} has a zero direction")
+        return AXIAL_ORIENTATION
+    row, col = row / row_norm, col / col_norm
+    if np.linalg.norm(np.cross(row, col)) < ORTHONORMAL_TOLERANCE:
+        _note_orientation(notes, label, f"{shown} has parallel row and column directions")
+        return AXIAL_ORIENTATION
+    dot = float(row @ col)
+    if max(abs(row_norm - 1), abs(col_norm - 1), abs(dot)) <= ORTHONORMAL_TOLERANCE:
+        return tuple(values)
+    col = col - dot * row
+    col /= np.linalg.norm(col)
+    fixed = tuple(float(v) for v in (*row, *col))
+    if notes is not None:
+        notes.add(GeometryWarning, label,
+                  f"ImageOrientationPatient {shown} is not orthonormal (direction lengths "
+                  f"{row_norm:.4g} and {col_norm:.4g}, cosine between them {dot:.4g}); the "
+                  f"orthonormalised {_format(fixed)} is used")
+    return fixed
+
+
+def _note_orientation(notes: Notices | None, label: str, problem: str) -> None:
+    if notes is not None:
+        notes.add(GeometryWarning, label,
+                  f"ImageOrientationPatient {problem}; the axial orientation "
+                  f"{_format(AXIAL_ORIENTATION)} is assumed")
+
+
+def file_placement(ds: Dataset, path: str | PathLike[str],
+                   notes: Notices | None = None) -> SlicePlacement:
+    """Where the (single) image of a classic DICOM file sits (problems go to ``notes``)."""
+    label = Path(path).name
     return SlicePlacement(
-        label=Path(path).name,
+        label=label,
         shape=_shape_of(ds),
-        position=_triple(ds.get("ImagePositionPatient")),
-        orientation=_sextuple(ds.get("ImageOrientationPatient")),
-        pixel_spacing=pixel_spacing_of(ds),
+        position=image_position(ds.get("ImagePositionPatient"), notes, label),
+        orientation=image_orientation(ds.get("ImageOrientationPatient"), notes, label),
+        pixel_spacing=pixel_spacing_of(ds, notes, label, str(ds.get("Modality") or "")),
         instance_number=_int(ds.get("InstanceNumber")),
     )
 
 
-def frame_placements(ds: Dataset, path: str | PathLike[str]) -> list[SlicePlacement]:
-    """Where each frame of a multi-frame file sits.
+def frame_placements(ds: Dataset, path: str | PathLike[str],
+                     notes: Notices | None = None) -> list[SlicePlacement]:
+    """Where each frame of a multi-frame file sits (problems go to ``notes``).
 
     Enhanced files: Plane Position, Plane Orientation and Pixel Measures functional groups
     (per-frame, falling back to shared). Classic multi-frame files: ImagePositionPatient plus
-    GridFrameOffsetVector (RT Dose) along the normal when present, otherwise no positions (the
-    frames keep their stored order).
+    GridFrameOffsetVector (RT Dose) along the normal when present (offsets are taken relative
+    to the first one, which PS3.3 C.8.8.3.2 allows to be absolute); otherwise only the first
+    frame is placed (at ImagePositionPatient, so the origin is kept) and the frames keep their
+    stored order. A GridFrameOffsetVector that does not give one finite number per frame adds a
+    GeometryWarning note.
     """
     frames = number_of_frames(ds)
     name = Path(path).name
     shape = _shape_of(ds)
+    modality = str(ds.get("Modality") or "")
     if "PerFrameFunctionalGroupsSequence" in ds or "SharedFunctionalGroupsSequence" in ds:
         placements = []
         for i in range(frames):
+            label = f"{name} frame {i + 1}"
             position = _frame_attribute(ds, i, "PlanePositionSequence")
-            orientation = _frame_attribute(ds, i, "PlaneOrientationSequence")
+            plane = _frame_attribute(ds, i, "PlaneOrientationSequence")
             measures = _frame_attribute(ds, i, "PixelMeasuresSequence")
             placements.append(SlicePlacement(
-                label=f"{name} frame {i + 1}",
+                label=label,
                 shape=shape,
-                position=_triple(position.get("ImagePositionPatient")) if position else None,
-                orientation=(_sextuple(orientation.get("ImageOrientationPatient"))
-                             if orientation else _sextuple(ds.get("ImageOrientationPatient"))),
-                pixel_spacing=pixel_spacing_of(measures) if measures else pixel_spacing_of(ds),
+                position=(image_position(position.get("ImagePositionPatient"), notes, label)
+                          if position else None),
+                orientation=image_orientation((plane or ds).get("ImageOrientationPatient"),
+                                              notes, label),
+                pixel_spacing=pixel_spacing_of(measures or ds, notes, label, modality),
                 instance_number=i + 1,
             ))
         return placements
-    base = file_placement(ds, path)
-    offsets = _floats(ds.get("GridFrameOffsetVector"))
-    positions: list[tuple[float, float, float] | None] = [None] * frames
-    if base.position is not None and offsets is not None and len(offsets) == frames:
-        base_orientation = base.orientation or (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
-        normal = slice_normal(base_orientation)
-        positions = [_triple(tuple(np.asarray(base.position) + o * normal)) for o in offsets]
-        base = SlicePlacement(base.label, base.shape, base.position, base_orientation,
-                              base.pixel_spacing, base.instance_number)
+    base = file_placement(ds, path, notes)
+    offsets = _grid_offsets(ds, frames, notes, name)
+    positions: list[tuple[float, float, float] | None] = [base.position] + [None] * (frames - 1)
+    orientation = base.orientation
+    if base.position is not None and offsets is not None:
+        orientation = orientation or AXIAL_ORIENTATION
+        normal = slice_normal(orientation)
+        positions = [_triple(tuple(np.asarray(base.position) + (o - offsets[0]) * normal))
+                     for o in offsets]
     return [
         SlicePlacement(f"{name} frame {i + 1}", shape, positions[i],
-                       base.orientation if positions[i] is not None else None,
+                       orientation if positions[i] is not None else None,
                        base.pixel_spacing, i + 1)
         for i in range(frames)
     ]
 
 
-def fallback_slice_spacing(ds: Dataset) -> float:
-    """Slice spacing when positions cannot tell: SpacingBetweenSlices, SliceThickness or 1."""
+def _grid_offsets(ds: Dataset, frames: int, notes: Notices | None,
+                  label: str) -> list[float] | None:
+    """GridFrameOffsetVector when it gives one finite number per frame, else None (noted)."""
+    value = ds.get("GridFrameOffsetVector")
+    if value is None or value == "":
+        return None
+    items = list(value) if isinstance(value, (MultiValue, list, tuple)) else [value]
+    numbers = [_first_float(v) for v in items]
+    if len(items) == frames and all(n is not None for n in numbers):
+        return [float(n) for n in numbers]  # type: ignore[arg-type]
+    if notes is not None:
+        bad = [f"{items[i]!s} at frame {i + 1}" for i, n in enumerate(numbers) if n is None]
+        problem = (f"has {'a non-finite entry' if len(bad) == 1 else 'non-finite entries'} "
+                   f"({', '.join(bad[:4])})" if bad else
+                   f"has {len(items)} entries for {frames} frames")
+        spacing, source = fallback_slice_spacing(ds, with_source=True)
+        notes.add(GeometryWarning, label,
+                  f"GridFrameOffsetVector {problem}; the frames keep their stored order, the "
+                  f"origin is ImagePositionPatient and the slice spacing is {spacing:g} mm "
+                  f"({source})")
+    return None
+
+
+def fallback_slice_spacing(ds: Dataset, with_source: bool = False) -> Any:
+    """Slice spacing when positions cannot tell: SpacingBetweenSlices, SliceThickness or 1.
+
+    With ``with_source=True`` returns ``(spacing, where it came from)``.
+    """
     for source in (ds, _frame_attribute(ds, 0, "PixelMeasuresSequence")):
         if source is None:
             continue
         for keyword in ("SpacingBetweenSlices", "SliceThickness"):
             value = _float(source.get(keyword), 0.0)
             if value > 0:
-                return value
-    return 1.0
+                return (value, f"from {keyword}") if with_source else value
+    return (1.0, "assumed: no SpacingBetweenSlices or SliceThickness") if with_source else 1.0
 
 
 # -- loading one file -------------------------------------------------------------------------
@@ -524,21 +846,27 @@ def load_dicom_file(path: str | PathLike[str]) -> Scan:
 
     A single-frame file gives a 2-D scan ``(y, x)``; a multi-frame file gives a volume
     ``(z, y, x)`` with frames ordered by position along the slice normal when the file says
-    where they are (see :func:`medinteract.io.load` for all rules).
+    where they are (see :func:`medinteract.io.load` for all rules). Missing or invalid values
+    replaced by a fallback are reported as warnings naming the file.
     """
     ds = read_dataset(path, force=True)
     raw = decode_frames(ds, path)
-    values = physical_frames(ds, raw)
+    notes = Notices()
+    values = physical_frames(ds, raw, notes, Path(path).name)
     common: dict[str, Any] = dict(modality=str(ds.get("Modality") or "OT"),
-                                  window=file_window(ds),
-                  metadata=metadata_table(ds), paths=(Path(path),), name=_name(ds, path))
+                                  window=file_window(ds), metadata=metadata_table(ds),
+                                  paths=(Path(path),), name=_name(ds, path),
+                                  dtype=values.dtype)
     if values.shape[0] == 1:
-        placement = (frame_placements(ds, path)[0] if "PerFrameFunctionalGroupsSequence" in ds
-                     else file_placement(ds, path))
+        placement = (frame_placements(ds, path, notes)[0]
+                     if "PerFrameFunctionalGroupsSequence" in ds
+                     else file_placement(ds, path, notes))
+        notes.issue(path, single=True)
         origin = placement.position or (0.0, 0.0, 0.0)
         return Scan(values[0], spacing=placement.pixel_spacing or (1.0, 1.0), origin=origin,
                     direction=direction_matrix(placement.orientation)[1:], **common)
-    plan = plan_stack(frame_placements(ds, path), path, unpositioned_note=None)
+    plan = plan_stack(frame_placements(ds, path, notes), path, unpositioned_note=None)
+    notes.issue(path, single=True)
     warn_series(plan.warnings, path)
     spacing = (plan.slice_spacing or fallback_slice_spacing(ds), *(plan.pixel_spacing or (1, 1)))
     return Scan(values[plan.order], spacing=spacing, origin=plan.origin,
@@ -644,14 +972,15 @@ def _triple(value: Any) -> tuple[float, float, float] | None:
     return (values[0], values[1], values[2])
 
 
-def _sextuple(value: Any) -> tuple[float, ...] | None:
-    values = _floats(value)
-    if values is None or len(values) != 6:
-        return None
-    row, col = np.asarray(values[:3]), np.asarray(values[3:])
-    if np.linalg.norm(row) == 0 or np.linalg.norm(col) == 0:
-        return None
-    return tuple(values)
+def _shown(value: Any) -> str:
+    """A header value as the file holds it, for messages: ``(0, 0.5)``, ``'abc'``."""
+    if isinstance(value, (MultiValue, list, tuple)):
+        return "(" + ", ".join(str(v) for v in value) + ")"
+    return repr(str(value))
+
+
+def _format(values: Iterable[float]) -> str:
+    return "(" + ", ".join(f"{float(v):.6g}" for v in values) + ")"
 
 
 def _int(value: Any) -> int | None:

@@ -9,8 +9,6 @@ spacings) raise :class:`~medinteract.errors.SeriesError` naming the odd slices.
 
 from __future__ import annotations
 
-import sys
-import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from os import PathLike
@@ -19,6 +17,7 @@ from typing import Any, Callable, Hashable, Iterable, Sequence
 import numpy as np
 
 from medinteract.errors import SeriesError, SeriesWarning
+from medinteract.io.notices import issue, name_list
 
 __all__ = [
     "SlicePlacement",
@@ -204,15 +203,7 @@ def warn_series(messages: Sequence[str], source: str | PathLike[str]) -> None:
         The folder or file they concern; it starts each message.
     """
     for message in messages:
-        warnings.warn(f"{source}: {message}", SeriesWarning, stacklevel=_outside_stacklevel())
-
-
-def _outside_stacklevel() -> int:
-    """``stacklevel`` of the first frame outside medinteract (as seen from the caller)."""
-    frame, level = sys._getframe(2), 2
-    while frame is not None and frame.f_globals.get("__name__", "").startswith("medinteract."):
-        frame, level = frame.f_back, level + 1
-    return level
+        issue(SeriesWarning, source, message)
 
 
 # -- checks -----------------------------------------------------------------------------------
@@ -226,7 +217,7 @@ def _check_same(slices: Sequence[SlicePlacement], source: str | PathLike[str], w
         kinds = ", ".join(sorted({fmt(v) for v in values if v != common}))
         raise SeriesError(
             source,
-            f"mixed {what}s: {_list(odd)} ({kinds}) differ from the other "
+            f"mixed {what}s: {name_list(odd)} ({kinds}) differ from the other "
             f"{len(slices) - len(odd)} slice(s) ({fmt(common)})",
             "load the odd files separately or remove them from the folder",
         )
@@ -240,7 +231,7 @@ def _check_orientation(slices: Sequence[SlicePlacement], source: str | PathLike[
     if odd:
         raise SeriesError(
             source,
-            f"mixed orientations: {_list(odd)} are not oriented like the other "
+            f"mixed orientations: {name_list(odd)} are not oriented like the other "
             f"{len(slices) - len(odd)} slice(s) (ImageOrientationPatient "
             f"{_format_floats(common)})",
             "a series must be one stack of parallel slices; load the odd files separately",
@@ -259,7 +250,7 @@ def _common_pixel_spacing(slices: Sequence[SlicePlacement],
     if odd:
         raise SeriesError(
             source,
-            f"mixed pixel spacings: {_list(odd)} differ from the other "
+            f"mixed pixel spacings: {name_list(odd)} differ from the other "
             f"{len(slices) - len(odd)} slice(s) (PixelSpacing {_format_floats(reference)} mm)",
             "load the odd files separately or remove them from the folder",
         )
@@ -277,8 +268,8 @@ def _drop_duplicates(order: list[int], along: np.ndarray,
             kept.append(index)
     notes = [
         f"duplicate slice position {along[keep]:.3f} mm along the slice normal in "
-        f"{_list([slices[keep].label] + [slices[i].label for i in extra])}: kept "
-        f"{slices[keep].label}, dropped {_list([slices[i].label for i in extra])}"
+        f"{name_list([slices[keep].label] + [slices[i].label for i in extra])}: kept "
+        f"{slices[keep].label}, dropped {name_list([slices[i].label for i in extra])}"
         for keep, extra in dropped.items()
     ]
     return kept, notes
@@ -321,7 +312,7 @@ def _shear_warnings(kept: list[int], positions: np.ndarray, along: np.ndarray,
 
 
 # -- small helpers ----------------------------------------------------------------------------
-def _unit(vector: Sequence[float]) -> np.ndarray:
+def _unit(vector: Sequence[float] | np.ndarray) -> np.ndarray:
     v = np.asarray(vector, dtype=float)
     norm = np.linalg.norm(v)
     return v / norm if norm > 0 else v
@@ -336,12 +327,6 @@ def _origin(s: SlicePlacement) -> tuple[float, float, float]:
 def _tiebreak_key(s: SlicePlacement) -> tuple[bool, int, str]:
     number = s.instance_number
     return (number is None, number if number is not None else 0, s.label)
-
-
-def _list(labels: Sequence[str], limit: int = 8) -> str:
-    shown = ", ".join(labels[:limit])
-    more = len(labels) - limit
-    return shown + (f" and {more} more" if more > 0 else "")
 
 
 def _format_shape(shape: tuple[int, ...]) -> str:

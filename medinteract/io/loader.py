@@ -7,7 +7,13 @@ from pathlib import Path
 from typing import Sequence
 
 from medinteract.errors import LoadError
-from medinteract.io.dicom import EMPTY_FILE, EMPTY_FILE_HINT, load_dicom_file, looks_like_dicom
+from medinteract.io.dicom import (
+    DICOM_SUFFIXES,
+    EMPTY_FILE,
+    EMPTY_FILE_HINT,
+    load_dicom_file,
+    looks_like_dicom,
+)
 from medinteract.io.formats import (
     IMAGE_SUFFIXES,
     NIFTI_SUFFIXES,
@@ -27,7 +33,6 @@ from medinteract.scan import Scan
 
 __all__ = ["load", "file_kind", "DICOM_SUFFIXES", "SUPPORTED"]
 
-DICOM_SUFFIXES = (".dcm", ".dicom", ".ima", "")
 SUPPORTED = "DICOM (.dcm or no extension), NIfTI (.nii, .nii.gz), PNG, JPEG, TIFF, BMP, GIF, " \
             ".npy and .npz"
 
@@ -44,7 +49,8 @@ def load(path_or_paths: PathInput | Sequence[PathInput], *,
         - a DICOM file (single-frame, classic multi-frame or enhanced multi-frame);
         - a folder holding a DICOM series, searched recursively; files that are not DICOM
           (README, DICOMDIR, reports) are skipped;
-        - a list of DICOM files forming a series;
+        - a list of DICOM files forming a series (each must be readable: unlike in a folder,
+          a damaged file named in the list is a LoadError, not left out);
         - a NIfTI file (``.nii``, ``.nii.gz``);
         - a PNG, JPEG, TIFF, BMP or GIF image;
         - a ``.npy`` or ``.npz`` file.
@@ -55,7 +61,8 @@ def load(path_or_paths: PathInput | Sequence[PathInput], *,
     Returns
     -------
     Scan
-        ``array`` is float32 in physical units; see below.
+        ``array`` is float32 (float64 where float32 would change values) in physical units;
+        see below.
 
     Raises
     ------
@@ -75,6 +82,12 @@ def load(path_or_paths: PathInput | Sequence[PathInput], *,
     SeriesWarning
         Missing slices, duplicate slice positions, uneven spacing, slices without positions,
         or a sheared stack (gantry tilt).
+    UnreadableFileWarning
+        A file in a series folder named like DICOM could not be read (see the table below).
+    GeometryWarning
+        Missing or invalid geometry replaced by a fallback (see the table below).
+    PixelValueWarning
+        A RescaleSlope of 0 (see the table below).
 
     Notes
     -----
@@ -84,11 +97,12 @@ def load(path_or_paths: PathInput | Sequence[PathInput], *,
     (CR, DX, MG, ...) are mirrored within the range the stored bits can represent
     (``v' = low + high - v``), so that higher values are brighter; CT, PT and RT Dose values
     (and any RescaleType other than ``US``) are absolute quantities and are never changed.
-    YBR colour becomes RGB and PALETTE COLOR is expanded to RGB (``(y, x, 3)``).
+    YBR colour becomes RGB and PALETTE COLOR is expanded to RGB (``(y, x, 3)``) on 0-255.
 
     **Geometry.** ``spacing`` is in mm in array order; DICOM PixelSpacing is (row spacing,
-    column spacing) = (y, x) (ImagerPixelSpacing is used when PixelSpacing is absent; 1.0 when
-    neither is). ``origin`` is ImagePositionPatient of the first slice after sorting.
+    column spacing) = (y, x) (ImagerPixelSpacing, then NominalScannedPixelSpacing, is used
+    when PixelSpacing is absent; 1.0 when none is, with a warning for CT, MR and PT; see
+    "What is checked"). ``origin`` is ImagePositionPatient of the first slice after sorting.
     ``direction`` rows are the slice normal ``cross(row, column)`` of ImageOrientationPatient,
     the column direction (y) and the row direction (x). ``window`` is the file's first
     WindowCenter/WindowWidth (or the first frame's Frame VOI LUT), else the 0.5-99.5 percentile
@@ -109,13 +123,61 @@ def load(path_or_paths: PathInput | Sequence[PathInput], *,
        gap is not filled), with the median spacing.
     6. Mixed image sizes, orientations (direction cosines differing by more than 1e-3) or pixel
        spacings raise SeriesError naming the odd files.
-    7. Slices without ImagePositionPatient/ImageOrientationPatient are ordered by
+    7. Slices without (usable) ImagePositionPatient/ImageOrientationPatient are ordered by
        InstanceNumber with a SeriesWarning; their spacing comes from SpacingBetweenSlices or
        SliceThickness (1.0 when absent).
     8. A series (or file) with one single-frame image gives a 2-D scan ``(y, x)``; multi-frame
        files give ``(z, y, x)`` with frames ordered by the same rules (enhanced files: Plane
        Position / Plane Orientation / Pixel Measures functional groups; RT Dose:
        GridFrameOffsetVector); frames without any position keep their stored order.
+
+    **What is checked.** Nothing is assumed silently: every problem below is reported, as a
+    warning (category in :mod:`medinteract.errors`) or an error, naming the file (and, for a
+    series, every file concerned, in one warning per distinct problem) and the fallback used.
+
+    ==========================================  ==================  ===========================
+    problem                                     reported as         fallback / outcome
+    ==========================================  ==================  ===========================
+    PixelSpacing zero, negative, NaN, not a     GeometryWarning     ImagerPixelSpacing or
+    number or not 2 values                                          NominalScannedPixelSpacing
+                                                                    if valid, else 1.0 mm
+    no PixelSpacing (nor Imager/Nominal) in a   GeometryWarning     1.0 mm (pixel units)
+    CT, MR or PT image
+    no PixelSpacing in other images             (documented only)   1.0 (pixel units)
+    ImagePositionPatient not 3 finite numbers   GeometryWarning     unknown: origin (0, 0, 0);
+                                                                    in a series, ordered by
+                                                                    InstanceNumber
+    ImageOrientationPatient not 6 finite        GeometryWarning     axial (1, 0, 0, 0, 1, 0)
+    numbers, a zero direction, or parallel
+    row and column directions
+    ImageOrientationPatient not orthonormal     GeometryWarning     orthonormalised (row kept)
+    (beyond 1e-3)
+    GridFrameOffsetVector entry not finite,     GeometryWarning     stored frame order, origin
+    or not one entry per frame                                      ImagePositionPatient,
+                                                                    spacing SpacingBetween-
+                                                                    Slices / SliceThickness / 1
+    RescaleSlope 0                              PixelValueWarning   slope 1
+    RescaleSlope, RescaleIntercept or           LoadError           none: values unknown
+    DoseGridScaling not a number
+    a file of a series folder named like        UnreadableFile-     left out; the stack is
+    DICOM that is empty, truncated, damaged     Warning             planned without it, so a
+    or not DICOM                                                    gap warning shows where it
+                                                                    was (or the warning says
+                                                                    the volume may be shorter)
+    a damaged element (e.g. unknown VR)         LoadError           none
+    unknown transfer syntax UID                 LoadError           none
+    compressed data no installed decoder        DecoderError        none; names each decoder's
+    supports (e.g. 12-bit JPEG in Pillow)                           answer
+    ==========================================  ==================  ===========================
+
+    **Data type.** ``Scan.array`` is float32 when float32 holds every value the file can store
+    exactly (integers up to 2**24, steps of the rescale slope up to ``slope * 2**24``): all
+    8- to 16-bit data (CT, MR, PET, CR, ultrasound, colour), Modality LUTs and Float Pixel
+    Data. It is float64 when float32 cannot: 32-bit integer pixels (e.g. RT Dose, which float32
+    would round by up to 128 counts), wider colour samples, and Double Float Pixel Data (see
+    :func:`medinteract.io.dicom.value_dtype`). A series takes the wider type of its files.
+    PALETTE COLOR images are expanded to RGB on the 0-255 scale (16-bit tables divided by
+    257), the range :func:`~medinteract.io.write_dicom_series` stores.
 
     **Other formats.** NIfTI's RAS world is converted to LPS and the array to ``(z, y, x)``;
     images have spacing 1.0 (pixels); ``.npz`` may carry ``spacing`` and ``origin`` arrays.
@@ -149,7 +211,8 @@ def _load_path(path: Path, series: SeriesChoice | None) -> Scan:
     if not path.exists():
         raise LoadError(path, "does not exist", "check the path and the current folder")
     if path.is_dir():
-        return load_series(find_series(path), series, path, name=path.name)
+        return load_series(find_series(path), series, path, name=path.name,
+                           skip_unreadable=True)
     if path.stat().st_size == 0:
         raise LoadError(path, EMPTY_FILE, EMPTY_FILE_HINT)
     kind = _kind(path)

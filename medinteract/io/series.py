@@ -7,7 +7,7 @@ only the files of the chosen series are then read in full.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
 from typing import Sequence
@@ -16,8 +16,9 @@ import numpy as np
 import pandas as pd
 from pydicom.dataset import Dataset
 
-from medinteract.errors import LoadError, SeriesError
+from medinteract.errors import DecoderError, LoadError, SeriesError, UnreadableFileWarning
 from medinteract.io.dicom import (
+    DICOM_SUFFIXES,
     decode_frames,
     describe_object,
     fallback_slice_spacing,
@@ -32,9 +33,11 @@ from medinteract.io.dicom import (
     physical_frames,
     pixel_spacing_of,
     read_dataset,
+    value_dtype,
 )
-from medinteract.io.geometry import plan_stack, warn_series
-from medinteract.scan import Scan
+from medinteract.io.geometry import StackPlan, plan_stack, warn_series
+from medinteract.io.notices import Notices, issue, name_list
+from medinteract.scan import Scan, Window
 
 __all__ = [
     "SeriesChoice",
@@ -69,10 +72,14 @@ class DicomSeries:
         SeriesInstanceUID ("" when the files have none).
     files : list of (Path, Dataset)
         Each file with its header (read without pixel data), in discovery order.
+    unreadable : list of (Path, str)
+        Files beside these that looked like part of a series but could not be read, with the
+        problem (they may belong to this series).
     """
 
     uid: str
     files: list[tuple[Path, Dataset]]
+    unreadable: list[tuple[Path, str]] = field(default_factory=list)
 
     @property
     def first(self) -> Dataset:
@@ -117,8 +124,10 @@ def find_series(folder: str | PathLike[str]) -> list[DicomSeries]:
 
     Files that are not DICOM (README, thumbnails, ...) and DICOM files without an image
     (DICOMDIR, structured reports, RT plans) are skipped. A file counts as DICOM when it has the
-    standard preamble (``DICM`` at byte 128); rare files without it can still be loaded one by
-    one, or as a list of files.
+    standard preamble (``DICM`` at byte 128) or a DICOM name: a ``.dcm``, ``.dicom`` or ``.ima``
+    suffix, or no suffix in a folder whose other DICOM files have none. A file with a DICOM
+    name that cannot be read (empty, truncated, damaged, not DICOM) is recorded in
+    :attr:`DicomSeries.unreadable` of the series in its folder, to be named in a warning.
 
     Raises
     ------
@@ -131,12 +140,16 @@ def find_series(folder: str | PathLike[str]) -> list[DicomSeries]:
         raise LoadError(folder, "is an empty folder", "point load() at a folder of DICOM files")
     headers: list[tuple[Path, Dataset]] = []
     non_image: list[tuple[Path, Dataset]] = []
+    failed: list[tuple[Path, str]] = []
     for path in files:
-        if not looks_like_dicom(path):
+        marked = looks_like_dicom(path)
+        if not marked and path.suffix.lower() not in DICOM_SUFFIXES:
             continue
         try:
-            ds = read_dataset(path, header_only=True)
-        except LoadError:
+            ds = read_dataset(path, header_only=True, force=not marked)
+        except LoadError as err:
+            if path.suffix or not path.name.startswith("."):
+                failed.append((path, err.problem))
             continue
         (headers if has_pixels(ds) else non_image).append((path, ds))
     if not headers:
@@ -148,7 +161,25 @@ def find_series(folder: str | PathLike[str]) -> list[DicomSeries]:
         raise LoadError(folder, f"holds no DICOM files ({len(files)} file(s) looked at, e.g. "
                                 f"{examples})",
                         "to load one image file such as .nii, .png or .npy, pass the file itself")
-    return _group(headers)
+    found = _group(headers)
+    _assign_unreadable(found, _named_like_dicom(failed, headers))
+    return found
+
+
+def _named_like_dicom(failed: list[tuple[Path, str]],
+                      headers: list[tuple[Path, Dataset]]) -> list[tuple[Path, str]]:
+    """The failed files that are named like DICOM files: a DICOM suffix, or no suffix in a
+    folder whose readable DICOM files have no suffix either (not README, LICENSE, ...)."""
+    bare = {path.parent for path, _ in headers if not path.suffix}
+    return [(path, problem) for path, problem in failed
+            if path.suffix or (path.parent in bare and not path.name.startswith("."))]
+
+
+def _assign_unreadable(found: list[DicomSeries], failed: list[tuple[Path, str]]) -> None:
+    for path, problem in failed:
+        for series in found:
+            if any(p.parent == path.parent for p, _ in series.files):
+                series.unreadable.append((path, problem))
 
 
 def series_from_files(paths: Sequence[str | PathLike[str]]) -> list[DicomSeries]:
@@ -237,7 +268,8 @@ def _matches(series: DicomSeries, choice: SeriesChoice) -> bool:
 
 # -- stacking ---------------------------------------------------------------------------------
 def load_series(found: Sequence[DicomSeries], choice: SeriesChoice | None,
-                source: str | PathLike[str], name: str = "") -> Scan:
+                source: str | PathLike[str], name: str = "", *,
+                skip_unreadable: bool = False) -> Scan:
     """Choose a series and stack its files into a :class:`Scan` (see :func:`medinteract.io.load`).
 
     Parameters
@@ -250,9 +282,14 @@ def load_series(found: Sequence[DicomSeries], choice: SeriesChoice | None,
         The folder (or files' folder), named in messages.
     name : str, optional
         Name for the scan when the series has no SeriesDescription.
+    skip_unreadable : bool, optional
+        Leave out files whose pixels cannot be read, with an
+        :class:`~medinteract.errors.UnreadableFileWarning` (for a folder, which may hold a
+        damaged copy); by default (a list of files the user named) such a file is a
+        :class:`~medinteract.errors.LoadError`.
     """
     series = choose_series(found, choice, source)
-    if len(series.files) == 1:
+    if len(series.files) == 1 and not series.unreadable:
         return load_dicom_file(series.files[0][0])
     multi = [path.name for path, ds in series.files if number_of_frames(ds) > 1]
     if multi:
@@ -260,28 +297,108 @@ def load_series(found: Sequence[DicomSeries], choice: SeriesChoice | None,
                                   f"{len(multi)} are multi-frame ({', '.join(multi[:5])}); a "
                                   "series of several files must hold one image per file",
                           "load each multi-frame file on its own")
-    placements = [file_placement(ds, path) for path, ds in series.files]
+    notes = Notices()
+    placements = [file_placement(ds, path, notes) for path, ds in series.files]
     plan = plan_stack(placements, source)
-    warn_series(plan.warnings, source)
-    kept = [series.files[i] for i in plan.order]
-    volume, window = None, None
-    for index, (path, _) in enumerate(kept):
-        ds = read_dataset(path, force=True)
-        plane = physical_frames(ds, decode_frames(ds, path))[0]
+    dtype = np.result_type(*{value_dtype(ds) for _, ds in series.files})
+    rows: dict[int, int] = {}  # file index -> row of `volume`
+    volume: np.ndarray | None = None
+    window: Window | None = None
+    unreadable = list(series.unreadable)
+    for index in plan.order:
+        path = series.files[index][0]
+        plane, ds = _read_plane(path, notes, unreadable if skip_unreadable else None)
+        if plane is None:
+            continue
         if volume is None:
-            volume = np.empty((len(kept), *plane.shape), dtype=np.float32)
-            window = file_window(ds)
+            volume = np.empty((len(plan.order), *plane.shape), dtype=dtype)
+            window = file_window(ds) if ds is not None else None
         if plane.shape != volume.shape[1:]:  # headers agreed, decoded pixels do not
             raise SeriesError(source, f"{path.name} decodes to an image of shape {plane.shape} "
                                       f"where the other slices are {volume.shape[1:]}",
                               "the file is probably damaged")
-        volume[index] = plane
-    first = kept[0][1]
+        rows[index] = len(rows)
+        volume[rows[index]] = plane
+    if volume is None:
+        raise SeriesError(source, f"none of the {len(series.files)} files of "
+                                  f"{series.summary()} could be read: "
+                                  f"{_problems(unreadable)}")
+    notes.issue(source)
+    if len(unreadable) > len(series.unreadable):  # plan again without the unreadable files
+        readable = [i for i in range(len(series.files)) if i in rows or i not in plan.order]
+        replan = plan_stack([placements[i] for i in readable], source)
+        order = [readable[k] for k in replan.order]
+        missing = [i for i in order if i not in rows]  # duplicates kept now instead of failed
+        read = [_read_plane(series.files[i][0], notes, unreadable)[0] for i in missing]
+        extra = [plane for plane in read if plane is not None]
+        if len(extra) < len(read):
+            raise SeriesError(source, f"a slice and its duplicate both could not be read: "
+                                      f"{_problems(unreadable)}")
+        for index in missing:
+            rows[index] = len(rows)
+        if extra:
+            volume = np.concatenate([volume[:len(rows) - len(extra)], np.stack(extra)])
+        volume = volume[[rows[i] for i in order]]
+        plan = StackPlan(order, replan.slice_spacing, replan.pixel_spacing, replan.origin,
+                         replan.direction, replan.warnings)
+    warn_series(plan.warnings, source)
+    if unreadable:
+        issue(UnreadableFileWarning, source, _unreadable_message(
+            unreadable, series, plan, gap="gap of" in " ".join(plan.warnings)))
+    first = series.files[plan.order[0]][1]
     spacing = (plan.slice_spacing or fallback_slice_spacing(first),
                *(plan.pixel_spacing or (1.0, 1.0)))
-    return Scan(volume, spacing=spacing, origin=plan.origin, direction=plan.direction,
-                modality=series.modality, window=window, metadata=metadata_table(first),
-                paths=tuple(path for path, _ in kept), name=series.description or name)
+    two_d = volume.shape[0] == 1  # one readable file: a 2-D image, like loading that file
+    return Scan(volume[0] if two_d else volume, spacing=spacing[1:] if two_d else spacing,
+                direction=plan.direction[1:] if two_d else plan.direction, origin=plan.origin,
+                modality=series.modality, metadata=metadata_table(first),
+                name=series.description or name, dtype=dtype,
+                paths=tuple(series.files[i][0] for i in plan.order),
+                **({} if window is None else {"window": window}))  # else from the values
+
+
+def _read_plane(path: Path, notes: Notices, unreadable: list[tuple[Path, str]] | None
+                ) -> tuple[np.ndarray | None, Dataset | None]:
+    """The physical values of one single-frame file, or (None, None) after recording in
+    ``unreadable`` why its pixels could not be read (raises when ``unreadable`` is None, and
+    always for a missing decoder)."""
+    try:
+        ds = read_dataset(path, force=True)
+        return physical_frames(ds, decode_frames(ds, path), notes, path.name)[0], ds
+    except DecoderError:
+        raise
+    except LoadError as err:
+        if unreadable is None:
+            raise
+        unreadable.append((path, err.problem))
+        return None, None
+
+
+def _problems(unreadable: list[tuple[Path, str]]) -> str:
+    return name_list([f"{path.name} ({problem})" for path, problem in unreadable], limit=5)
+
+
+def _unreadable_message(unreadable: list[tuple[Path, str]], series: DicomSeries,
+                        plan: StackPlan, gap: bool) -> str:
+    """Which files were left out, and where the slices they held are probably missing."""
+    n = len(unreadable)
+    numbers = sorted(x for x in (_instance(series.files[i][1]) for i in plan.order)
+                     if x is not None)
+    where = ("the gap warning says where slices are missing" if gap else
+             "no gap appears between the slices read, so the missing slice(s) were at an end "
+             "of the stack (or duplicates) and the volume may be shorter than the series")
+    if numbers:
+        where += f"; the InstanceNumbers read run from {numbers[0]} to {numbers[-1]}"
+    return (f"{n} file{'s' if n != 1 else ''} that look{'' if n != 1 else 's'} like part of "
+            f"the series could not be read and {'are' if n != 1 else 'is'} left out: "
+            f"{_problems(unreadable)}; the volume has {len(plan.order)} slice(s); {where}")
+
+
+def _instance(ds: Dataset) -> int | None:
+    try:
+        return int(ds.get("InstanceNumber"))
+    except (TypeError, ValueError):
+        return None
 
 
 # -- table ------------------------------------------------------------------------------------
@@ -302,7 +419,9 @@ def dicom_table(folder: str | PathLike[str]) -> pd.DataFrame:
         series number and description, modality, rows and columns, number of files and of
         frames, pixel spacing ``(y, x)`` in mm, slice spacing in mm (median step between slice
         positions along the slice normal; NaN for a single image), notes (gaps, duplicates,
-        mixed geometry found while planning the stack) and SeriesInstanceUID.
+        mixed geometry found while planning the stack, missing or invalid geometry values and
+        the fallback used, files beside the series that could not be read) and
+        SeriesInstanceUID.
 
     Raises
     ------
@@ -347,20 +466,24 @@ def _table_row(series: DicomSeries, folder: Path) -> dict[str, object]:
 
 
 def _table_geometry(series: DicomSeries, folder: Path) -> tuple[float, str]:
+    notes = Notices()
+    unreadable = ([f"could not read {_problems(series.unreadable)}"]
+                  if series.unreadable else [])
     if len(series.files) == 1:
         path, ds = series.files[0]
         if number_of_frames(ds) == 1:
-            return float("nan"), ""
-        placements, note = frame_placements(ds, path), None
+            file_placement(ds, path, notes)
+            return float("nan"), "; ".join(notes.messages() + unreadable)
+        placements, note = frame_placements(ds, path, notes), None
     else:
-        placements = [file_placement(ds, path) for path, ds in series.files]
+        placements = [file_placement(ds, path, notes) for path, ds in series.files]
         note = "no slice positions; ordered by InstanceNumber"
     try:
         plan = plan_stack(placements, folder, unpositioned_note=note)
     except SeriesError as err:
-        return float("nan"), err.problem
+        return float("nan"), "; ".join([err.problem] + notes.messages() + unreadable)
     spacing = float("nan") if plan.slice_spacing is None else plan.slice_spacing
-    return spacing, "; ".join(plan.warnings)
+    return spacing, "; ".join(plan.warnings + notes.messages() + unreadable)
 
 
 def common_folder(paths: Sequence[str | PathLike[str]]) -> Path:

@@ -21,9 +21,15 @@ DICOM storage rules
   (smaller files, coarser values).
 
 The SOP class is CT Image Storage for modality ``CT``, MR Image Storage for ``MR`` and Secondary
-Capture Image Storage otherwise. Geometry tags (ImagePositionPatient per slice,
-ImageOrientationPatient, PixelSpacing, SliceThickness, SpacingBetweenSlices) come from the scan's
-origin, direction and spacing, so that loading the folder gives the same geometry back.
+Capture Image Storage otherwise (also for ``bits=8``, since the CT and MR IODs require 16-bit
+pixels). What is written validates against its IOD: ``dciodvfy`` (dicom3tools) reports no error
+for CT and MR volumes and images, 8-bit and RGB Secondary Capture (the tests check this). Values
+the writer cannot know (patient position, laterality, slice thickness of a single image, patient
+orientation of a Secondary Capture) are written empty, as their Type 2 / 2C allows.
+
+Geometry tags (ImagePositionPatient per slice, ImageOrientationPatient, PixelSpacing,
+SliceThickness, SpacingBetweenSlices) come from the scan's origin, direction and spacing, so that
+loading the folder gives the same geometry back.
 """
 
 from __future__ import annotations
@@ -228,7 +234,7 @@ def _series_datasets(
     slices, slope, intercept = _stored_slices(scan, bits)
     uids = _uid_source(uid_seed)
     study_uid, series_uid, frame_uid = uids("study"), uids("series"), uids("frame")
-    sop_class = SecondaryCaptureImageStorage if scan.is_rgb else _SOP_CLASS.get(
+    sop_class = SecondaryCaptureImageStorage if scan.is_rgb or bits == 8 else _SOP_CLASS.get(
         scan.modality, SecondaryCaptureImageStorage)
     date, time = study_date.strftime("%Y%m%d"), "120000"
     texts = (series_description, patient_name, patient_id, study_description)
@@ -240,8 +246,9 @@ def _series_datasets(
     for k, pixels in enumerate(slices):
         ds = _base_dataset(sop_class, uids(f"instance-{k}"))
         ds.SpecificCharacterSet = charset
-        ds.ImageType = ["DERIVED", "SECONDARY", "AXIAL"] if scan.is_volume else [
-            "DERIVED", "SECONDARY"]
+        # value 3 is required for CT and MR images: the slices are axial to the scan's grid
+        ds.ImageType = ["DERIVED", "SECONDARY", "AXIAL"] if (
+            scan.is_volume or sop_class in _SOP_CLASS.values()) else ["DERIVED", "SECONDARY"]
         ds.StudyDate = ds.SeriesDate = ds.ContentDate = date
         ds.StudyTime = ds.SeriesTime = ds.ContentTime = time
         ds.AccessionNumber = ""
@@ -258,6 +265,9 @@ def _series_datasets(
         ds.SeriesInstanceUID = series_uid
         ds.StudyID = ""
         ds.SeriesNumber = int(series_number)
+        ds.Laterality = ""  # Type 2C: unknown for a synthetic or derived image
+        if sop_class in _SOP_CLASS.values():
+            ds.PatientPosition = ""  # Type 2C for CT and MR: unknown here
         ds.InstanceNumber = k + 1
         ds.FrameOfReferenceUID = frame_uid
         ds.PositionReferenceIndicator = ""
@@ -265,6 +275,10 @@ def _series_datasets(
         ds.ImagePositionPatient = [_ds_number(v) for v in position]
         ds.ImageOrientationPatient = [_ds_number(v) for v in (*row_dir, *col_dir)]
         ds.PixelSpacing = [_ds_number(scan.spacing[-2]), _ds_number(scan.spacing[-1])]
+        if sop_class == SecondaryCaptureImageStorage:
+            ds.PatientOrientation = ""  # Type 2C: the SC IOD has no Image Plane module
+        elif not scan.is_volume:
+            ds.SliceThickness = ""  # Type 2: a single image does not say its thickness
         if scan.is_volume:
             ds.SliceThickness = _ds_number(scan.spacing[0])
             ds.SpacingBetweenSlices = _ds_number(scan.spacing[0])
@@ -322,8 +336,12 @@ def _add_pixels(
         ds.RescaleSlope = _ds_number(slope)
         if scan.modality == "CT":
             ds.RescaleType = "HU"
+        elif ds.SOPClassUID == SecondaryCaptureImageStorage:
+            ds.RescaleType = "US"  # Type 1C with a rescale: unspecified units
         ds.WindowCenter = _ds_number(scan.window.center)
         ds.WindowWidth = _ds_number(scan.window.width)
+        if scan.window.width < 1:  # a narrow window is only valid as exactly linear
+            ds.VOILUTFunction = "LINEAR_EXACT"
     bits = pixels.dtype.itemsize * 8
     ds.BitsAllocated = ds.BitsStored = bits
     ds.HighBit = bits - 1

@@ -14,16 +14,17 @@ own function), all in one window so tiles compare fairly; the whole grid is one 
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Sequence, cast
 
 import ipywidgets as widgets
 import numpy as np
 import pandas as pd
 
 from medinteract.display.base import as_scan
+from medinteract.panels.base import scan_window
 from medinteract.ops import dice, hausdorff_distance, iou, psnr, ssim
 from medinteract.panels.figures import grid_png
-from medinteract.pipeline import Pipeline, Step, resolve_op
+from medinteract.pipeline import Step, resolve_op
 from medinteract.scan import Scan
 
 __all__ = ["Sweep", "sweep", "METRICS"]
@@ -64,7 +65,7 @@ class Sweep:
         """The step with the largest (or smallest) metric."""
         metric = self.table.columns[-1]
         row = self.table[metric].idxmax() if largest else self.table[metric].idxmin()
-        return self.steps[int(row)]
+        return self.steps[int(cast(int, row))]
 
     @property
     def widget(self) -> widgets.Image:
@@ -126,6 +127,7 @@ def sweep(image: Any, op: str | Callable[..., Any], param: str, values: Sequence
         if reference is None:
             raise ValueError(f"the {metric!r} metric needs a reference")
     ref = None if reference is None else np.asarray(getattr(reference, "array", reference))
+    window = scan_window(scan)
     records, results, steps = [], [], []
     tiles, titles, captions = [], [], []
     for row_value in rows:
@@ -135,7 +137,7 @@ def sweep(image: Any, op: str | Callable[..., Any], param: str, values: Sequence
             if param2:
                 chosen[param2] = row_value
             step = Step(func, chosen)
-            out = Pipeline([step]).run(scan)
+            out = step.call(scan, scan, scan.spacing)  # what the op returns, as a panel shows it
             record = {param: step.params[param]}
             if param2:
                 record[param2] = step.params[param2]
@@ -143,8 +145,8 @@ def sweep(image: Any, op: str | Callable[..., Any], param: str, values: Sequence
             if metric is not None:
                 name = metric if isinstance(metric, str) else getattr(metric, "__name__",
                                                                        "metric")
-                score = (METRICS[metric](out, ref, scan.spacing) if isinstance(metric, str)
-                         else float(metric(out)))
+                score = (METRICS[metric](out, cast(np.ndarray, ref), scan.spacing)
+                         if isinstance(metric, str) else float(metric(out)))
                 record[name] = score
                 caption = f"{name} {score:.3g}"
             records.append(record)
@@ -152,7 +154,7 @@ def sweep(image: Any, op: str | Callable[..., Any], param: str, values: Sequence
             steps.append(step)
             shown = np.asarray(out)
             if shown.dtype == bool or np.issubdtype(shown.dtype, np.integer):
-                shown = np.where(shown != 0, scan.window.high, scan.window.low)
+                shown = np.where(shown != 0, window.high, window.low)
             tile_row.append(_shown_slice(shown, scan, index))
             title_row.append(", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
                                        for k, v in record.items()
@@ -162,7 +164,7 @@ def sweep(image: Any, op: str | Callable[..., Any], param: str, values: Sequence
         titles.append(title_row)
         captions.append(caption_row)
     spacing = scan.spacing[-2:]
-    png = grid_png(tiles, scan.window, titles=titles, captions=captions, tile_px=tile_px,
+    png = grid_png(tiles, window, titles=titles, captions=captions, tile_px=tile_px,
                    aspect=spacing[0] / spacing[1])
     return Sweep(pd.DataFrame.from_records(records), results, steps, png)
 

@@ -26,7 +26,7 @@ __all__ = ["Exercise", "Grade", "register", "exercise", "list_exercises", "check
 #: What a grading function returns: the criteria, and notes that explain a failure.
 Grade = tuple[list[Criterion], list[str]]
 
-_REGISTRY: dict[str, "Exercise"] = {}
+_REGISTRY: dict[str, Exercise] = {}
 
 
 @dataclass(frozen=True, eq=False)
