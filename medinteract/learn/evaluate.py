@@ -562,17 +562,17 @@ def bootstrap_interval(
     from scipy import stats
 
     t = _binary_truth(y_true, positive).astype(np.int64)
-    if callable(statistic):
-        prepare = np.asarray
-        batched = None
-    elif statistic in _NAMED_STATISTICS:
-        def prepare(values: np.ndarray) -> np.ndarray:
-            return _scores(values, positive)
+    function = statistic if callable(statistic) else None
+    batched = None
+    if function is None:
+        if statistic not in _NAMED_STATISTICS:
+            raise ValueError(f"statistic must be a function or one of {_NAMED_STATISTICS}, "
+                             f"got {statistic!r}")
+        batched = _batched_statistic(str(statistic), threshold)
 
-        batched = _batched_statistic(statistic, threshold)
-    else:
-        raise ValueError(f"statistic must be a function or one of {_NAMED_STATISTICS}, "
-                         f"got {statistic!r}")
+    def prepare(values: np.ndarray) -> np.ndarray:
+        return np.asarray(values) if function is not None else _scores(values, positive)
+
     models = [prepare(scores)] + ([] if compared_to is None else [prepare(compared_to)])
     for data in models:
         if len(data) != t.size:
@@ -583,10 +583,11 @@ def bootstrap_interval(
 
     def value(rows: np.ndarray) -> Any:
         """The statistic (or the difference) on the samples ``rows`` (``(..., m)`` indices)."""
-        if batched is not None:
-            results = [batched(t[rows], data[rows]) for data in models]
+        if function is not None:
+            results: list[Any] = [float(function(t[rows], data[rows])) for data in models]
         else:
-            results = [float(statistic(t[rows], data[rows])) for data in models]
+            assert batched is not None
+            results = [batched(t[rows], data[rows]) for data in models]
         return results[0] - results[1] if len(results) == 2 else results[0]
 
     def resampled(pos: np.ndarray, neg: np.ndarray, axis: int = -1) -> Any:

@@ -26,7 +26,7 @@ import os
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -224,13 +224,13 @@ def write_medmnist_fixture(
     from medinteract._atomic import atomic_path
 
     info = _info(name)
-    if n_samples is None:
-        n_samples = tuple(int(np.clip(n // 10, 100, 600)) for n in info.n_samples)
-    if len(n_samples) != 3 or min(n_samples) < 1:
+    counts = (tuple(int(np.clip(n // 10, 100, 600)) for n in info.n_samples)
+              if n_samples is None else tuple(n_samples))
+    if len(counts) != 3 or min(counts) < 1:
         raise ValueError(f"n_samples must be three positive counts, got {n_samples}")
     rng = np.random.default_rng(seed)
-    arrays = {}
-    for split, n in zip(("train", "val", "test"), n_samples):
+    arrays: dict[str, Any] = {}
+    for split, n in zip(("train", "val", "test"), counts):
         labels = _fixture_labels(rng, int(n), info)
         arrays[f"{split}_images"] = _fixture_images(rng, labels, info, size=28)
         arrays[f"{split}_labels"] = labels

@@ -349,7 +349,7 @@ def precise_batch_norm(model: keras.Model, x, *, batch_size: int = 128,
     if not len(x):
         raise ValueError("precise_batch_norm needs at least one sample")
     norms, probe = _batch_norm_probe(model)
-    if not norms:
+    if not norms or probe is None:
         return 0
     batch_size = max(1, min(batch_size, len(x)))
     widths = [2 * norm.moving_mean.shape[0] for norm in norms]
@@ -424,11 +424,14 @@ class PreciseBatchNorm(keras.callbacks.Callback):
                  seed: int = 0):
         super().__init__()
         self.x = x
-        self.options = {"batch_size": batch_size, "max_samples": max_samples, "seed": seed}
+        self.batch_size = batch_size
+        self.max_samples = max_samples
+        self.seed = seed
         self._fitting = False
 
     def _update(self) -> None:
-        precise_batch_norm(self.model, self.x, **self.options)
+        precise_batch_norm(self.model, self.x, batch_size=self.batch_size,
+                           max_samples=self.max_samples, seed=self.seed)
 
     def on_train_begin(self, logs=None):
         self._fitting = True
