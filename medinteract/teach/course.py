@@ -41,8 +41,9 @@ CONTRAST_GAIN = 0.15
 MAX_SATURATED = 0.10
 #: Tolerance of the mean lung density, HU.
 MEAN_HU_TOLERANCE = 2.0
-#: Test accuracy the classifier must reach.
-ACCURACY_TARGET = 0.75
+#: Test accuracy the classifier must reach (notebook 08's 12-epoch model with exact BatchNorm
+#: statistics reaches 0.92).
+ACCURACY_TARGET = 0.90
 
 
 # -- data (seeded, built once, read-only so a student cannot corrupt the ground truth) ------
