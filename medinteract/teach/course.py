@@ -33,10 +33,12 @@ __all__: list[str] = []
 GREY_LEVELS = 255
 #: Grey levels that must separate the lung parenchyma from the faintest nodule.
 LUNG_WINDOW_SEPARATION = 100
-#: Dice a nodule segmentation must reach on every case. A threshold inside the lung field
-#: without the clean-up scores 0.70-0.95 on the exercise's cases (the vessels count as
-#: nodules), the full recipe (threshold in the lung field, opening) 0.98-0.99.
-DICE_TARGET = 0.95
+#: Dice a nodule segmentation must reach on every case (the worked method: 0.91-1.00).
+DICE_TARGET = 0.90
+#: Objects of a nodule mask that are not a nodule, allowed per case. A threshold inside the
+#: lung field without the clean-up leaves 5-12 vessel fragments on the exercise's cases (and
+#: a Dice of 0.69-0.97); the full recipe (threshold in the lung field, opening) 0 or 1.
+MAX_FALSE_OBJECTS = 1
 #: dB by which the denoised image must beat the noisy one on every case. The best Gaussian
 #: gains 2.0-2.2 dB at sigma 0.5-0.6 mm; sigma 0.4 or 1.0 mm gain 1.0-1.6 dB.
 PSNR_GAIN_DB = 1.8
@@ -543,9 +545,18 @@ def _exact_copy_flag(where: str) -> str:
             f"method working from the noisy scan achieves: it was read from the answer key.")
 
 
+def _false_objects(mask: np.ndarray, nodules: np.ndarray) -> int:
+    """Connected objects of ``mask`` that are not mostly nodule."""
+    objects, n = ndimage.label(mask)
+    if n == 0:
+        return 0
+    on_nodule = ndimage.mean(nodules > 0, objects, index=np.arange(1, n + 1))
+    return int(np.count_nonzero(np.asarray(on_nodule) < 0.5))
+
+
 def _grade_segment(answer: Any, scan: Any) -> Grade:
     method = as_method(answer, "a boolean mask of the nodules")
-    scores, found, flags, notes = [], [], [], []
+    scores, found, false, flags, notes = [], [], [], [], []
     for where, p in _cases(_chest_slice(), unseen_slices()):
         truth = np.asarray(p.nodules) > 0
         mask = as_mask(call_method(method, p.scan, where), truth.shape)
@@ -554,6 +565,7 @@ def _grade_segment(answer: Any, scan: Any) -> Grade:
         scores.append(dice(truth, mask))
         ids = [int(k) for k in np.unique(p.nodules) if k]
         found.append((sum(mask[p.nodules == k].mean() >= 0.5 for k in ids), len(ids)))
+        false.append(_false_objects(mask, np.asarray(p.nodules)))
         covered, nodules = 100 * mask.mean(), 100 * truth.mean()
         if not notes and not mask.any():
             notes.append(f"Your mask is empty on {where}.")
@@ -561,23 +573,31 @@ def _grade_segment(answer: Any, scan: Any) -> Grade:
             notes.append(f"On {where} your mask covers {covered:.1f} % of the image, the "
                          f"nodules about {nodules:.1f} %: it also selects other tissue. Keep "
                          f"only what lies inside the lungs.")
-    every = [f == n for f, n in found]
-    ok = [score >= DICE_TARGET and e for score, e in zip(scores, every)]
+    ok = [score >= DICE_TARGET and f == n and fp <= MAX_FALSE_OBJECTS
+          for score, (f, n), fp in zip(scores, found, false)]
+
+    def detail(i: int) -> str:
+        return (f"Dice {scores[i]:.2f}, {found[i][0]} of {found[i][1]} nodules, {false[i]} "
+                f"other object{'s' if false[i] != 1 else ''}")
+
     criteria = [
         Criterion(f"on the slice you see: Dice with the true nodules at least "
-                  f"{DICE_TARGET:.2f}, every nodule found (half of its pixels or more)",
-                  ok[0], f"Dice = {scores[0]:.2f}, {found[0][0]} of {found[0][1]} nodules"),
+                  f"{DICE_TARGET:.2f}, every nodule found (half of its pixels or more), at most "
+                  f"{MAX_FALSE_OBJECTS} object that is not a nodule", ok[0], detail(0)),
         Criterion(f"the same on {len(ok) - 1} slices you have not seen", all(ok[1:]),
-                  "Dice " + _summary(scores[1:], lambda d: f"{d:.2f}") + "; nodules "
-                  + _summary(found[1:], lambda f: f"{f[0]}/{f[1]}")),
+                  "; ".join(detail(i) for i in range(1, len(ok)))),
     ]
-    if not notes and all(every) and min(scores) < DICE_TARGET and min(scores) > 0.6:
-        notes.append("Every nodule is found, but other objects count as nodules too: vessels "
-                     "cut across look like small dense dots. Remove objects thinner than a "
-                     "nodule.")
+    if not notes and max(false) > MAX_FALSE_OBJECTS:
+        notes.append("Other objects count as nodules: vessels cut across look like small "
+                     "dense dots, and every one would be a false finding. Remove objects "
+                     "thinner than a nodule.")
+    elif not notes and any(f < n for f, n in found):
+        notes.append("A nodule is missed: is your lung region missing it? A nodule on a vessel "
+                     "that reaches the lung's edge is no hole to fill; closing the lung "
+                     "region first keeps it.")
     elif not notes and ok[0] and not all(ok[1:]):
         notes.append("Your method fits the slice you see but not others: avoid fixed "
-                      "coordinates or a threshold tuned to one scan.")
+                     "coordinates or a threshold tuned to one scan.")
     return criteria, notes, flags
 
 
@@ -587,13 +607,15 @@ register(Exercise(
     notebook="05_segmentation",
     prompt=("Write a function `f(scan)` that returns a boolean mask of the nodules in a chest "
             "CT slice (same shape as the image). It must reach a Dice coefficient of at least "
-            f"{DICE_TARGET:.2f} against the true nodules and find every nodule, on the slice "
+            f"{DICE_TARGET:.2f} against the true nodules, find every nodule and report at "
+            f"most {MAX_FALSE_OBJECTS} object that is not a nodule, on the slice "
             "`ex.data.scan` and on slices you have not seen (the ground truth stays with the "
             "checker). Set `answer` to your function (or a pipeline, or a panel)."),
     hint=("Nodules are soft-tissue dense (near 0 HU) inside the air-filled lung. A threshold "
-          "alone also selects the chest wall: restrict it to the lung region (the lungs with "
-          "their holes filled), then remove what is thinner than a nodule, such as vessels "
-          "cut across. Tune on the notebook's own phantom, whose truth you have."),
+          "alone also selects the chest wall: restrict it to the lung region (the lungs, "
+          "closed and with their holes filled), then remove what is thinner than a nodule, "
+          "such as vessels cut across. Tune on the notebook's own phantom, whose truth you "
+          "have."),
     expects="your segmentation function `f(scan)` (returning a boolean mask)",
     grade=_grade_segment,
     inputs={"scan": lambda: _chest_slice().scan},
@@ -658,6 +680,9 @@ def _volume_notes(value: float, phantom: Phantom) -> list[str]:
     if value > 3 * target:
         return ["Your region is far larger than any nodule: it probably leaks into vessels "
                 "or the chest wall (an opening cuts thin connections)."]
+    if value > target:
+        return ["Larger than the nodule: vessels touching it are counted with it (an opening "
+                "cuts thin connections)."]
     if value < target:
         return ["Smaller than the nodule: an opening also erodes a nodule's rim. Grow what "
                 "survives the opening back into the thresholded mask (a small dilation, "
@@ -687,10 +712,11 @@ register(Exercise(
 # -- classifier_accuracy -------------------------------------------------------------------
 #: Patients in the unseen test set of the classifier exercises.
 N_HIDDEN_PATIENTS = 6
-#: A model whose cross-entropy on the exercise's test split is below this fraction of its
-#: cross-entropy on unseen patients has seen the test split in training. Honest models score
-#: about the same on both (ratio 0.7-1.3); models trained on the test split 0.1-0.3.
-LEAK_LOSS_RATIO = 0.45
+#: A model whose cross-entropy on the exercise's test split is below this fraction of the
+#: lower of its cross-entropies on the validation split and on unseen patients has seen the
+#: test split in training. The early-stopped small CNN scores 1.3 (its test loss is above
+#: both); trained on train and test together, 0.6.
+LEAK_LOSS_RATIO = 0.8
 
 
 @functools.cache
@@ -753,15 +779,18 @@ def _grade_classifier(answer: Any, dataset: Any) -> Grade:
     x_test, y_test = dataset.split("test")
     test = _probabilities(model, x_test, dataset.n_classes, "the test split")
     test_accuracy = float(np.mean(test.argmax(1) == y_test))
+    x_val, y_val = dataset.split("val")
+    val = _probabilities(model, x_val, dataset.n_classes, "the validation split")
     criteria = [Criterion(f"accuracy at least {ACCURACY_TARGET:.2f} on {len(y)} patches of "
                           f"{N_HIDDEN_PATIENTS} patients nobody has seen", accuracy
                           >= ACCURACY_TARGET, f"accuracy = {accuracy:.2f} (on your test "
                           f"split: {test_accuracy:.2f})")]
     notes, flags = [], []
-    ratio = _cross_entropy(test, y_test) / max(_cross_entropy(unseen, y), 1e-9)
+    ratio = _cross_entropy(test, y_test) / max(min(_cross_entropy(val, y_val),
+                                                   _cross_entropy(unseen, y)), 1e-9)
     if ratio < LEAK_LOSS_RATIO:
-        flags.append(f"Your model is far more certain on the test split than on new patients "
-                     f"(its loss there is {ratio:.0%} of the loss on unseen patients): it was "
+        flags.append(f"Your model is far more certain on the test split than on validation "
+                     f"patients or new ones (its loss there is {ratio:.0%} of theirs): it was "
                      f"trained or tuned on the test split, which then no longer measures "
                      f"anything. Train on `train`, choose on `val`, test once.")
     classes = np.unique(unseen.argmax(1))
