@@ -633,7 +633,7 @@ def _grade_volume(answer: Any, scan: Any) -> Grade:
         try:
             value = as_number(value, "one number: the volume in mm³")
         except AnswerError as error:
-            raise AnswerError(f"your function returned something else than a volume on "
+            raise AnswerError(f"your function returned something other than a volume on "
                               f"{where}: {error}") from None
         table = p.table
         target = float(table["volume_mm3"].max())
