@@ -22,6 +22,7 @@ import pandas as pd
 
 from medinteract.display.base import as_scan
 from medinteract.ops import dice, hausdorff_distance, iou, psnr, ssim
+from medinteract.panels.base import _is_unit_range
 from medinteract.panels.figures import grid_png
 from medinteract.pipeline import Pipeline, Step, resolve_op
 from medinteract.scan import Scan
@@ -153,6 +154,9 @@ def sweep(image: Any, op: str | Callable[..., Any], param: str, values: Sequence
             shown = np.asarray(out)
             if shown.dtype == bool or np.issubdtype(shown.dtype, np.integer):
                 shown = np.where(shown != 0, scan.window.high, scan.window.low)
+            elif _is_unit_range(shown) and not _is_unit_range(scan.array):
+                # display values (enhancement ops) spread over the window, as panels show them
+                shown = scan.window.low + shown.astype(np.float32) * scan.window.width
             tile_row.append(_shown_slice(shown, scan, index))
             title_row.append(", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
                                        for k, v in record.items()
