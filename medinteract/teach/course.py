@@ -920,7 +920,9 @@ register(Exercise(
             "and check with `teach.check(\"explain_nodule\", answer, model=model)`."),
     hint=("`mi.learn.grad_cam(model, images, class_index=1)` and "
           "`mi.learn.occlusion_sensitivity(...)` explain a model; measure them against the "
-          "nodule masks of `dataset.masks_test` before handing one over."),
+          "nodule masks of `dataset.masks_test` before handing one over. Grad-CAM on the last "
+          "stage is coarse (8 x 8 for 64 x 64 patches); an earlier stage "
+          "(`layer_name=...`) gives finer maps."),
     expects="your function `explain(model, images)`",
     grade=_grade_explain,
     inputs={"dataset": _nodule_patches},
