@@ -1,13 +1,21 @@
 # Two commands do all the set-up (see README.md):
-#   make lab    install everything into .venv and open JupyterLab on the tutorials
-#   make test   install everything into .venv and run the whole test suite
-PYTHON ?= python3
-VENV   ?= .venv
-BIN     = $(VENV)/bin
-STAMP   = $(VENV)/.medinteract-installed
+#   make lab    install what the course needs into .venv-lab and open JupyterLab on the tutorials
+#   make test   install the package with its test extras into .venv and run the whole test suite
+# The two environments are kept apart: the course gets no test tools, and the tests run in an
+# environment without itkwidgets' JupyterLab extension (it loads scripts from the internet).
+PYTHON   ?= python3
+VENV     ?= .venv
+LAB_VENV ?= .venv-lab
+BIN       = $(VENV)/bin
+LAB_BIN   = $(LAB_VENV)/bin
+STAMP     = $(VENV)/.medinteract-installed
+LAB_STAMP = $(LAB_VENV)/.medinteract-installed
 PYTEST_ARGS ?=
+LAB_ARGS ?=
+# Jupyter refuses to run as root without --allow-root; containers often run as root.
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: lab test install bench binder notebooks clean
+.PHONY: lab test install install-lab bench binder notebooks clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,10 +23,19 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	touch $(STAMP)
 
+$(LAB_STAMP): pyproject.toml binder/overrides.json
+	test -x $(LAB_BIN)/python || $(PYTHON) -m venv $(LAB_VENV)
+	$(LAB_BIN)/python -m pip install --quiet --upgrade pip
+	$(LAB_BIN)/python -m pip install --quiet -e '.[course]'
+	$(LAB_BIN)/python binder/lab_settings.py
+	touch $(LAB_STAMP)
+
 install: $(STAMP)
 
-lab: $(STAMP)
-	$(BIN)/jupyter lab --notebook-dir=notebooks
+install-lab: $(LAB_STAMP)
+
+lab: $(LAB_STAMP)
+	$(LAB_BIN)/jupyter lab --notebook-dir=notebooks $(ALLOW_ROOT) $(LAB_ARGS)
 
 # Solutions notebooks are executed by tests/test_teach.py, which checks every exercise.
 test: $(STAMP)
@@ -36,4 +53,4 @@ binder: $(STAMP)
 	$(BIN)/python binder/update.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) $(LAB_VENV) .pytest_cache .hypothesis

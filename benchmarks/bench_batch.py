@@ -1,50 +1,60 @@
-"""Batch throughput: how many scans per second does ``medinteract.batch.runner`` process?
+"""Batch throughput at real size: does a second Dask worker double the scans per second?
 
-A folder of phantom CT series (``--scans``, default 8, shape ``--shape``, default 48x128x128,
-written as real DICOM series) is processed by a realistic pipeline::
+A folder of phantom CT series (``--scans``, default 4, of ``--shape``, default 300x512x512:
+a realistic chest CT, written as real DICOM series of 300 files, or as NIfTI with
+``--format nifti``) is processed by a realistic pipeline::
 
     gaussian(sigma 0.8 mm) -> threshold(>= 825 HU) -> opening(radius 1 mm)
         -> remove_small(20 mm^3) -> label -> region_table
 
-(loading the DICOM series, writing a NIfTI mask, a region CSV and a manifest per scan are part
-of the work measured). Every configuration starts from an empty output folder:
+(loading the series, writing a NIfTI label image, a region CSV and a manifest per scan are
+part of the work measured). Every configuration starts from an empty output folder and runs
+with 1 and with 2 workers:
 
-- ``sync``: one worker in the calling thread (the baseline);
-- local Dask ``threads`` and ``processes`` schedulers with 1 and 2 workers (a process pool is
-  created per run, so its start-up is part of the time, as it is for a user);
-- a ``distributed.LocalCluster`` (processes, 1 thread each) with 1 and 2 workers; the cluster
-  is started before the clock starts (its start-up is reported apart).
+- the local Dask ``threads`` scheduler (``batch.run``'s default);
+- the local Dask ``processes`` scheduler (a process pool created per run, so its start-up is
+  part of the time, as it is for a user);
+- a ``distributed.LocalCluster`` (processes, 1 thread each), started before the clock starts
+  (its start-up is reported apart), as a user keeps one for a session.
 
-A GIL probe tells why threads do or do not overlap: while one thread runs a step over and
-over, the main thread counts pure-Python loop iterations; the count relative to an idle second
-thread is ~1 when the step releases the GIL (and a core is free) and drops towards 0 when it
-holds it.
-
-Each configuration runs ``--repeats`` times, interleaved, and the best and the median are
-reported (the machine is shared: interleaving spreads outside load over all configurations
-alike, and the best run is the one least disturbed by it). Also
-reported: a re-run over the finished folder (every scan skipped).
+**Quiet machine.** The cores are shared with other people's work, and a run that competes
+with it measures them, not medinteract. Before every timed run the script waits (up to
+``--max-wait`` seconds) until the rest of the machine uses less than ``--quiet`` cores, and
+during the run it measures how much CPU everything else took (all CPU time on the machine
+minus that of this process and its children), reported as "others' cores". Runs disturbed by
+more than ``--quiet`` cores are flagged and left out of the best/median figures when
+undisturbed repeats exist. Configurations are interleaved and repeated (``--repeats``).
 
 Usage::
 
-    .venv/bin/python benchmarks/bench_batch.py                    # prints Markdown
-    .venv/bin/python benchmarks/bench_batch.py --markdown benchmarks/BATCH.md
+    .venv/bin/python benchmarks/bench_batch.py                      # prints Markdown
+    .venv/bin/python benchmarks/bench_batch.py --markdown out.md    # what run_all.py calls
+    .venv/bin/python benchmarks/bench_batch.py --scans 2 --shape 48,128,128 --repeats 1  # quick
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import platform
+import resource
 import shutil
 import statistics
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Callable
+
+import psutil
 
 from medinteract import batch
 from medinteract.data import phantom
 from medinteract.pipeline import Pipeline
+
+#: The local Dask schedulers measured (besides a LocalCluster).
+LOCAL = ("threads", "processes")
 
 
 def pipeline() -> Pipeline:
@@ -58,71 +68,112 @@ def pipeline() -> Pipeline:
             .append("region_table"))
 
 
-def make_inputs(folder: Path, n_scans: int, shape: tuple[int, ...]) -> None:
-    """``n_scans`` phantom series (different seeds) as DICOM folders under ``folder``."""
+def make_inputs(folder: Path, n_scans: int, shape: tuple[int, ...], kind: str) -> None:
+    """``n_scans`` phantom CTs (different seeds) under ``folder``, as DICOM series or NIfTI.
+
+    An existing folder holding as many scans is reused (inputs take minutes to make).
+    """
+    if folder.is_dir() and len(list(folder.iterdir())) == n_scans:
+        return
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
     for seed in range(n_scans):
         p = phantom(shape=shape, seed=seed, n_nodules=3, nodule_hu=2500.0)
-        p.write_dicom(folder / f"patient{seed:02d}")
+        if kind == "dicom":
+            p.write_dicom(folder / f"patient{seed:02d}")
+        else:
+            from medinteract.io import write_nifti
+
+            write_nifti(p.scan, folder / f"patient{seed:02d}.nii.gz")
 
 
-def timed_run(inputs: Path, out: Path, **options) -> tuple[float, batch.BatchReport]:
+# -- measuring other people's load ------------------------------------------------------------
+def _busy_seconds() -> float:
+    """CPU seconds the whole machine has spent busy (all cores) since boot."""
+    t = psutil.cpu_times()
+    return sum(t) - t.idle - getattr(t, "iowait", 0.0) - getattr(t, "guest", 0.0) \
+        - getattr(t, "guest_nice", 0.0)
+
+
+def _own_seconds() -> float:
+    """CPU seconds used by this process, its finished children and its live descendants."""
+    total = sum(resource.getrusage(who).ru_utime + resource.getrusage(who).ru_stime
+                for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    for child in psutil.Process().children(recursive=True):
+        try:
+            times = child.cpu_times()
+            total += times.user + times.system
+        except psutil.Error:
+            pass
+    return total
+
+
+class OthersMeter:
+    """Cores used by everything but this benchmark between ``start()`` and ``stop()``."""
+
+    def start(self) -> None:
+        self._busy, self._own, self._wall = _busy_seconds(), _own_seconds(), time.perf_counter()
+
+    def stop(self) -> float:
+        wall = time.perf_counter() - self._wall
+        others = (_busy_seconds() - self._busy) - (_own_seconds() - self._own)
+        return max(others, 0.0) / wall if wall > 0 else 0.0
+
+
+def wait_for_quiet(limit: float, max_wait: float, sample: float = 3.0) -> float:
+    """Wait until others use fewer than ``limit`` cores over ``sample`` seconds (at most
+    ``max_wait`` seconds); return the last measured figure."""
+    meter = OthersMeter()
+    deadline = time.monotonic() + max_wait
+    while True:
+        meter.start()
+        time.sleep(sample)
+        others = meter.stop()
+        if others < limit or time.monotonic() >= deadline:
+            return others
+        time.sleep(5.0)
+
+
+# -- runs -------------------------------------------------------------------------------------
+@dataclass
+class Runs:
+    """The timed runs of one configuration."""
+
+    seconds: list[float] = field(default_factory=list)
+    others: list[float] = field(default_factory=list)
+    per_scan: list[float] = field(default_factory=list)
+
+    def kept(self, quiet: float) -> list[int]:
+        """Indices of undisturbed runs (all runs when none was undisturbed)."""
+        calm = [i for i, o in enumerate(self.others) if o < quiet]
+        return calm or list(range(len(self.seconds)))
+
+
+def timed_run(inputs: Any, out: Path,
+              **options: Any) -> tuple[float, float, batch.BatchReport]:
     shutil.rmtree(out, ignore_errors=True)
+    meter = OthersMeter()
+    meter.start()
     start = time.perf_counter()
     report = batch.run(pipeline(), inputs, out, progress=False, **options)
     seconds = time.perf_counter() - start
+    others = meter.stop()
     if not report.all_ok or len(report.ok) != len(report.table):
-        raise RuntimeError(f"benchmark run failed: {report!r}")
-    return seconds, report
-
-
-def gil_probe(inputs: Path, seconds: float = 1.0) -> dict[str, float]:
-    """Rate of a pure-Python counter while another thread runs each step, relative to idle."""
-    import threading
-
-    import medinteract as mi
-    from medinteract.ops import gaussian, label, median, region_table, threshold
-
-    scan = mi.load(sorted(inputs.iterdir())[0])
-    labels = label(threshold(scan, low=825.0))
-    steps = {
-        "load a DICOM series (pydicom)": lambda: mi.load(sorted(inputs.iterdir())[0]),
-        "gaussian (scipy.ndimage)": lambda: gaussian(scan, sigma=0.8),
-        "median size 5 (scipy.ndimage)": lambda: median(scan, size=5),
-        "region_table (skimage, pandas)": lambda: region_table(scan, labels),
-    }
-
-    def count(duration: float) -> int:
-        n, end = 0, time.perf_counter() + duration
-        while time.perf_counter() < end:
-            n += 1
-        return n
-
-    rates = {}
-    for name, step in steps.items():
-        step()
-        stop = threading.Event()
-
-        def busy() -> None:
-            while not stop.is_set():
-                step()
-
-        idle = count(seconds)
-        worker = threading.Thread(target=busy)
-        worker.start()
-        time.sleep(0.05)
-        during = count(seconds)
-        stop.set()
-        worker.join()
-        idle = (idle + count(seconds)) / 2
-        rates[name] = during / idle
-    return rates
+        raise RuntimeError(f"benchmark run failed: {report.table.to_string()}")
+    return seconds, others, report
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--scans", type=int, default=8)
-    parser.add_argument("--shape", default="48,128,128")
+    parser.add_argument("--scans", type=int, default=4)
+    parser.add_argument("--shape", default="300,512,512")
+    parser.add_argument("--format", choices=("dicom", "nifti"), default="dicom")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--quiet", type=float, default=0.2,
+                        help="cores others may use for a run to count as undisturbed")
+    parser.add_argument("--max-wait", type=float, default=120.0,
+                        help="seconds to wait for a quiet machine before each run")
+    parser.add_argument("--inputs", type=Path, help="folder for the inputs (kept; reused)")
     parser.add_argument("--markdown", type=Path, help="write the results to this file")
     args = parser.parse_args()
     shape = tuple(int(v) for v in args.shape.split(","))
@@ -130,42 +181,48 @@ def main() -> None:
     from distributed import Client, LocalCluster
 
     work = Path(tempfile.mkdtemp(prefix="medinteract-bench-batch-"))
+    inputs = args.inputs or work / "inputs"
+    runs: dict[str, Runs] = {}
     try:
-        inputs = work / "inputs"
-        make_inputs(inputs, args.scans, shape)
-        local = [("sync", "sync", 1), ("threads", "threads", 1), ("threads", "threads", 2),
-                 ("processes", "processes", 1), ("processes", "processes", 2)]
-        times: dict[str, list[float]] = {}
-        per_scan: list[float] = []
-        clusters = {}
+        started = time.perf_counter()
+        make_inputs(inputs, args.scans, shape, args.format)
+        make_s = time.perf_counter() - started
+        clusters: dict[int, tuple[Any, Any]] = {}
         startup = {}
         for n in (1, 2):
             start = time.perf_counter()
             cluster = LocalCluster(n_workers=n, processes=True, threads_per_worker=1,
-                                   host="127.0.0.1", dashboard_address=None)
+                                   host="127.0.0.1", dashboard_address=":0",
+                                   silence_logs=logging.ERROR)
             client = Client(cluster)
+            client.run(lambda: __import__("medinteract.batch.work"))  # warm imports
             startup[n] = time.perf_counter() - start
             clusters[n] = (cluster, client)
-            client.run(lambda: __import__("medinteract.batch.work"))  # warm imports
+        configs: list[tuple[str, int, Callable[[], dict[str, Any]]]] = []
+        for n in (1, 2):
+            for scheduler in LOCAL:
+                configs.append((scheduler, n, lambda s=scheduler, n=n: {"scheduler": s,
+                                                                       "workers": n}))
+            configs.append(("LocalCluster", n, lambda n=n: {"client": clusters[n][1]}))
         load_before = os.getloadavg()
-        probe = gil_probe(inputs)
         try:
-            timed_run(inputs, work / "out", scheduler="sync")  # warm-up: imports, file cache
-            for _ in range(args.repeats):
-                for label, scheduler, n in local:
-                    seconds, report = timed_run(inputs, work / "out", scheduler=scheduler,
-                                                workers=n)
-                    times.setdefault(f"{label} x{n}", []).append(seconds)
-                    if label == "sync":
-                        per_scan.append(float(report.table["seconds"].median()))
-                for n, (_, client) in clusters.items():
-                    seconds, _ = timed_run(inputs, work / "out", client=client)
-                    times.setdefault(f"LocalCluster x{n}", []).append(seconds)
-            start = time.perf_counter()
-            rerun = batch.run(pipeline(), inputs, work / "out", progress=False,
-                              client=clusters[2][1])
-            rerun_s = time.perf_counter() - start
-            assert len(rerun.skipped) == args.scans
+            first = batch.find_scans(inputs).iloc[:1]
+            timed_run(first, work / "out", scheduler="threads", workers=1)  # warm-up
+            for repeat in range(args.repeats):
+                order = configs if repeat % 2 == 0 else configs[::-1]  # interleave both ways
+                for name, n, options in order:
+                    waited = wait_for_quiet(args.quiet, args.max_wait)
+                    seconds, others, report = timed_run(inputs, work / "out", **options())
+                    entry = runs.setdefault(f"{name} x{n}", Runs())
+                    entry.seconds.append(seconds)
+                    entry.others.append(others)
+                    entry.per_scan.append(float(report.table["seconds"].median()))
+                    print(f"{name} x{n}: {seconds:.1f} s, others {others:.2f} cores "
+                          f"(before: {waited:.2f})", flush=True)
+                    if args.markdown:  # so far, in case the run is stopped
+                        args.markdown.write_text(markdown(
+                            args, shape, runs, startup, make_s, load_before,
+                            os.getloadavg()), encoding="utf-8")
             load_after = os.getloadavg()
         finally:
             for cluster, client in clusters.values():
@@ -174,48 +231,65 @@ def main() -> None:
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
-    baseline = min(times["sync x1"])
-    lines = [
-        "## Batch throughput (`benchmarks/bench_batch.py`)",
-        "",
-        f"{args.scans} phantom CT series of {'x'.join(map(str, shape))} voxels (DICOM, "
-        f"{shape[0]} files each); pipeline gaussian -> threshold -> opening -> remove_small -> "
-        "label -> region_table, with a NIfTI mask, a region CSV and a manifest written per scan. "
-        f"Best and median of {args.repeats} interleaved runs on {os.cpu_count()} CPUs "
-        f"({platform.processor() or platform.machine()}, Python {platform.python_version()}); "
-        f"one scan takes {statistics.median(per_scan):.2f} s of work in the sync run. "
-        f"The machine was shared with other jobs: 1-minute load average {load_before[0]:.1f} "
-        f"before and {load_after[0]:.1f} after the runs (2 would mean both cores busy), so "
-        "treat these as figures for a busy machine.",
-        "",
-        "| scheduler | workers | best s | median s | scans/s (best) | speed-up vs sync (best) |",
-        "|---|---:|---:|---:|---:|---:|",
-    ]
-    for name, values in times.items():
-        label, n = name.rsplit(" x", 1)
-        best = min(values)
-        lines.append(f"| {label} | {n} | {best:.2f} | {statistics.median(values):.2f} | "
-                     f"{args.scans / best:.2f} | {baseline / best:.2f} |")
-    lines += [
-        "",
-        f"LocalCluster start-up (not in the times above): 1 worker {startup[1]:.1f} s, "
-        f"2 workers {startup[2]:.1f} s. Re-running over the finished folder (all "
-        f"{args.scans} scans skipped, checked by manifest): {rerun_s:.2f} s.",
-        "",
-    ]
-    lines += [
-        "GIL probe (pure-Python counter rate while another thread runs the step, relative to "
-        "idle; ~1: the step releases the GIL, ~0: it holds it):",
-        "",
-        "| step | counter rate |",
-        "|---|---:|",
-        *[f"| {name} | {rate:.2f} |" for name, rate in probe.items()],
-        "",
-    ]
-    text = "\n".join(lines)
+    text = markdown(args, shape, runs, startup, make_s, load_before, load_after)
     print(text)
     if args.markdown:
         args.markdown.write_text(text, encoding="utf-8")
+
+
+def markdown(args: argparse.Namespace, shape: tuple[int, ...], runs: dict[str, Runs],
+             startup: dict[int, float], make_s: float, load_before: tuple[float, ...],
+             load_after: tuple[float, ...]) -> str:
+    """The results as a Markdown section."""
+    files = f"{shape[0]} files each" if args.format == "dicom" else "one .nii.gz each"
+    all_others = [o for r in runs.values() for o in r.others]
+    disturbed = sum(o >= args.quiet for o in all_others)
+    done = len(all_others)
+    planned = 6 * args.repeats
+    lines = [
+        "## Batch throughput at real size (`benchmarks/bench_batch.py`)",
+        "",
+        f"{args.scans} phantom CT scans of {'x'.join(map(str, shape))} voxels "
+        f"({args.format.upper()}, {files}; made in {make_s:.0f} s); pipeline gaussian -> "
+        "threshold -> opening -> remove_small -> label -> region_table, with a NIfTI label "
+        f"image, a region CSV and a manifest written per scan. {args.repeats} interleaved "
+        f"repeats on {os.cpu_count()} CPUs ({platform.processor() or platform.machine()}, "
+        f"Python {platform.python_version()})."
+        + ("" if done == planned else f" **Partial: {done} of {planned} runs done.**"),
+        "",
+        f"Load from others: before each run the script waited for the rest of the machine to "
+        f"use < {args.quiet} cores; during the runs others used {min(all_others):.2f}-"
+        f"{max(all_others):.2f} cores (median {statistics.median(all_others):.2f}); "
+        f"{disturbed} of {len(all_others)} runs were disturbed (>= {args.quiet} cores) and are "
+        "left out below where undisturbed repeats exist. 1-minute load average "
+        f"{load_before[0]:.1f} before and {load_after[0]:.1f} after (it counts this benchmark "
+        "too).",
+        "",
+        "| scheduler | workers | best s | median s | s per scan (median) | scans/s (best) "
+        "| 2 workers vs 1 (best) | others' cores (median) | runs kept |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, entry in runs.items():
+        label, n = name.rsplit(" x", 1)
+        kept = entry.kept(args.quiet)
+        seconds = [entry.seconds[i] for i in kept]
+        best = min(seconds)
+        one = runs.get(f"{label} x1")
+        ratio = ""
+        if n != "1" and one is not None:
+            ratio = f"{min(one.seconds[i] for i in one.kept(args.quiet)) / best:.2f}"
+        lines.append(
+            f"| {label} | {n} | {best:.1f} | {statistics.median(seconds):.1f} | "
+            f"{statistics.median(entry.per_scan[i] for i in kept):.1f} | "
+            f"{args.scans / best:.3f} | {ratio} | "
+            f"{statistics.median(entry.others):.2f} | {len(kept)}/{len(entry.seconds)} |")
+    lines += [
+        "",
+        f"LocalCluster start-up with warm imports (not in the times above): 1 worker "
+        f"{startup[1]:.1f} s, 2 workers {startup[2]:.1f} s.",
+        "",
+    ]
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,10 @@ it, ``TRIALS`` times (after ``WARMUP`` unrecorded changes), one slice further ea
 Approaches (slice viewer):
 
 ``medinteract.view``
-    The package's viewer.
+    The package's viewer. It draws in the browser from values it sent once (see
+    ``bench_browser.py``), so a slice change sends no image: the figure here is what the
+    kernel spends on the state the browser syncs back (``{"index": N}`` to the viewer's
+    comm), with no image message at all.
 ``matplotlib interact``
     The usual tutorial: ``ipywidgets.interact`` re-plotting ``plt.imshow`` + ``plt.show()``
     into its ``Output`` on every change (inline backend, PNG).
@@ -60,6 +63,7 @@ class Approach:
     setup: str
     compare: bool = False
     sends_image: bool = True
+    trait: str = "value"  # the trait of bench_slider a browser change sets
 
 
 @dataclass
@@ -177,8 +181,10 @@ SLICE_APPROACHES = (
         "medinteract.view",
         """
         bench_widget = mi.view(scan)
-        bench_slider = find_slice_slider(bench_widget, n_slices)
+        bench_slider = bench_widget  # the slice slider lives in the browser
         """,
+        sends_image=False,
+        trait="index",
     ),
     Approach(
         "matplotlib",
@@ -246,9 +252,11 @@ COMPARE_APPROACHES = (
         "medinteract.compare",
         """
         bench_widget = mi.compare(before, after)
-        bench_slider = find_slice_slider(bench_widget, n_slices)
+        bench_slider = bench_widget  # the slice slider lives in the browser
         """,
         compare=True,
+        sends_image=False,
+        trait="index",
     ),
     Approach(
         "stackview-curtain",
@@ -295,15 +303,15 @@ def measure_approach(
         result.error = str(error).splitlines()[0]
         return result
     comm_id = kernel.evaluate("bench_slider.model_id").strip("'")
-    start = int(kernel.evaluate("bench_slider.value"))
+    start = int(kernel.evaluate(f"bench_slider.{approach.trait}"))
     n_slices = int(kernel.evaluate("n_slices"))
     kernel.drain_iopub()
     values = slice_values(start, n_slices, warmup + trials)
     for value in values[:warmup]:
-        kernel.change_widget(comm_id, {"value": value})
+        kernel.change_widget(comm_id, {approach.trait: value})
     cpu_before = kernel.cpu_seconds()
     for value in values[warmup:]:
-        result.changes.append(kernel.change_widget(comm_id, {"value": value}))
+        result.changes.append(kernel.change_widget(comm_id, {approach.trait: value}))
     result.cpu_ms_per_change = (kernel.cpu_seconds() - cpu_before) * 1000 / trials
     kernel.execute(
         "bench_widget.close()\ntry:\n    plt.close('all')\nexcept NameError:\n    pass\n"

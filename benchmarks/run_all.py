@@ -158,17 +158,20 @@ def display_section(results: list[bench_display.Result], facts: str, trials: int
 
 
 def browser_section(
-    results: list[bench_browser.BrowserResult], problems: list[str], facts: str, presses: int
+    results: list[bench_browser.Result], problems: list[str], facts: str, presses: int
 ) -> str:
     """The generated markdown of the browser benchmark."""
     problem_text = "".join(f"- notebook problem: {p}\n" for p in problems) or ""
     return (
-        "## Browser: ArrowRight on the slice slider -> new image (headless chromium)\n\n"
+        "## Browser: viewers in JupyterLab with the kernel 0, 50 and 150 ms away (chromium)\n\n"
         f"{facts}\n"
-        "300x512x512 CT phantom in JupyterLab; the slider handle is focused and ArrowRight "
-        f"pressed {presses} times. A capturing `keydown` listener and a "
-        "`MutationObserver` on the image's `src` give key -> new src; the image's `load` "
-        "event gives key -> decoded image.\n\n"
+        "300x512x512 CT phantom with whole HU values; chromium reaches JupyterLab through a "
+        "local TCP proxy adding D ms of round trip; one interleaved run "
+        f"(rounds x delays x approaches), {presses} key presses per approach and delay. "
+        "Key -> paint: capturing `keydown` to the next animation frame after the first canvas "
+        "draw or decoded `<img>`; window/level: painted updates per second during a 2 s drag; "
+        "first image: the viewer cell run again, request to first painted frame; whole "
+        "volume: until the browser holds every slice. See `benchmarks/bench_browser.py`.\n\n"
         + problem_text
         + bench_browser.markdown_table(results)
     )

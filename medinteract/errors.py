@@ -14,6 +14,7 @@ __all__ = [
     "DecoderError",
     "SeriesError",
     "AnonymizeError",
+    "DicomWebError",
     "ParameterError",
     "MedinteractWarning",
     "SeriesWarning",
@@ -59,6 +60,32 @@ class SeriesError(LoadError):
 
     Raised for several series without a choice, mixed image sizes or mixed orientations.
     """
+
+
+class DicomWebError(LoadError):
+    """A DICOMweb server could not be reached, refused a request or sent something unusable.
+
+    Raised for refused connections, time-outs, rejected credentials (HTTP 401/403), resources
+    that do not exist (HTTP 404) and other HTTP errors; the message names the URL (never the
+    credentials).
+
+    Parameters
+    ----------
+    url : str
+        The URL concerned (also available as ``path``).
+    problem : str
+        What is wrong, in one sentence.
+    hint : str, optional
+        How to fix it.
+    status : int, optional
+        The HTTP status code the server answered with (None when it did not answer).
+    """
+
+    def __init__(self, url: str, problem: str, hint: str | None = None, *,
+                 status: int | None = None):
+        super().__init__(url, problem, hint)
+        self.url = url
+        self.status = status
 
 
 class AnonymizeError(MedinteractError, ValueError):

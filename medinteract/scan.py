@@ -106,9 +106,11 @@ class Scan:
     array: np.ndarray
     spacing: tuple[float, ...] = ()
     origin: tuple[float, float, float] = (0.0, 0.0, 0.0)
-    direction: np.ndarray | None = None
+    # None (the default) is replaced by the derived value in __post_init__, so after
+    # construction both always hold a value.
+    direction: np.ndarray = None  # type: ignore[assignment]
     modality: str = "OT"
-    window: Window | None = None
+    window: Window = None  # type: ignore[assignment]
     metadata: pd.DataFrame = field(default_factory=_empty_metadata)
     paths: tuple[Path, ...] = ()
     name: str = ""

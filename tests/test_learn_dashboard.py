@@ -118,3 +118,28 @@ def test_image_outputs_are_shown_under_their_inputs(data):
     model.fit(x, x, batch_size=32, epochs=1, verbose=0, callbacks=[dash])
     assert bytes(dash.predictions.value).startswith(PNG)
     assert "mae" in dash.history
+
+
+def test_without_a_kernel_nothing_is_polled_and_a_late_click_is_ignored(data):
+    from medinteract._kernel_comms import PendingComms
+
+    assert PendingComms.for_running_cell() is None  # pytest: no kernel, nothing to poll
+    x, y = data
+    dash = TrainingDashboard()
+    assert dash.curves.layout.display == "none"  # no broken-image icon before the first epoch
+    assert dash.predictions.layout.display == "none"  # nor ever, without a sample
+    _model().fit(x, y, batch_size=48, epochs=1, verbose=0, callbacks=[dash])
+    assert dash._comms is None and dash.curves.layout.display is None
+    assert dash.predictions.layout.display == "none"
+    dash.stop_button.click()  # a click that arrives after training ended changes nothing
+    assert not dash.stop_requested and dash.stop_button.description == "Stop"
+    assert dash.status.value.startswith("done")
+
+
+def test_status_and_caption_are_html_that_wraps(data):
+    x, y = data
+    dash = TrainingDashboard((x, y), n_samples=2, class_names=["<dark>", "bright"])
+    _model().fit(x, y, batch_size=48, epochs=1, verbose=0, callbacks=[dash])
+    assert dash.widget.children[1] is dash.status  # on its own line, under progress and Stop
+    assert "&lt;dark&gt;" in dash.caption.value or "bright" in dash.caption.value
+    assert "<dark>" not in dash.caption.value

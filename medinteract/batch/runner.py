@@ -278,7 +278,10 @@ def _run_local(jobs: list[dict[str, Any]], pipeline: Any, digest: str, output_di
 
     options: dict[str, Any] = {"scheduler": scheduler}
     if scheduler != "sync":
-        options["num_workers"] = workers or os.cpu_count() or 1
+        # One scan per dispatch. Dask's process pool otherwise hands out ready tasks in chunks
+        # of 6 (its default for many small tasks): a batch of up to 6 scans ran on one worker
+        # while the others idled, and 8 scans split 6 + 2 (benchmarks/BATCH.md).
+        options.update(num_workers=workers or os.cpu_count() or 1, chunksize=1)
     try:
         with Callback(posttask=posttask):
             results = dask.compute(*tasks, **options)

@@ -8,6 +8,7 @@ to the client) and return a small record. A scan that fails never raises out of
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import inspect
 import json
@@ -15,7 +16,7 @@ import threading
 import time
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 import pandas as pd
@@ -38,9 +39,6 @@ REGIONS_NAME = "regions.csv"
 _ARRAY_OUTPUTS = ("image", "mask", "labels", "same")
 _NOT_ALIGNED = ("the result's shape {shape} differs from the scan's {scan}: saved with 1 mm "
                 "spacing and no region table (its geometry is unknown)")
-# ``warnings.catch_warnings`` changes process-wide state; loads that record warnings take turns
-# so threads of one worker never mix up each other's warnings.
-_WARNINGS_LOCK = threading.Lock()
 
 
 # -- the pipeline ---------------------------------------------------------------------------
@@ -214,11 +212,61 @@ def _write_outputs(stage: Path, scan: Scan, image: np.ndarray | None,
 def _load(files: list[Path]) -> tuple[Scan, str]:
     from medinteract.io import load
 
-    with _WARNINGS_LOCK, warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with collected_warnings() as caught:
         scan = load(files[0] if len(files) == 1 else files)
     messages = dict.fromkeys(str(w.message) for w in caught)  # unique, in order
     return scan, "; ".join(messages)
+
+
+# -- warnings, per thread -------------------------------------------------------------------
+# ``warnings.catch_warnings`` swaps process-wide state, so threads cannot each hold one: an
+# earlier version made the loads of a worker's threads take turns, which serialised about half
+# of every scan's work. Instead, while any thread collects, one shared hook is installed (its
+# entry and exit counted) that hands each warning to the list of the thread that raised it.
+_hook_lock = threading.Lock()
+_hook_users = 0
+_hook_guard: Any = None
+_shown_before: Any = None  # how warnings were shown before the hook (for other threads)
+_collecting = threading.local()
+
+
+@contextlib.contextmanager
+def collected_warnings() -> Iterator[list[warnings.WarningMessage]]:
+    """Collect the warnings this thread raises in the block (every one, as ``"always"``).
+
+    Threads may collect at the same time, each getting only its own warnings; warnings of
+    threads that do not collect are shown as usual.
+    """
+    global _hook_users, _hook_guard, _shown_before
+    with _hook_lock:
+        if _hook_users == 0:
+            _hook_guard = warnings.catch_warnings()
+            _hook_guard.__enter__()
+            _shown_before = warnings.showwarning
+            warnings.simplefilter("always")
+            warnings.showwarning = _dispatch_warning
+        _hook_users += 1
+    caught: list[warnings.WarningMessage] = []
+    outer = getattr(_collecting, "caught", None)
+    _collecting.caught = caught
+    try:
+        yield caught
+    finally:
+        _collecting.caught = outer
+        with _hook_lock:
+            _hook_users -= 1
+            if _hook_users == 0:
+                _hook_guard.__exit__(None, None, None)
+                _hook_guard = None
+
+
+def _dispatch_warning(message: Warning | str, category: type[Warning], filename: str,
+                      lineno: int, file: Any = None, line: str | None = None) -> None:
+    caught = getattr(_collecting, "caught", None)
+    if caught is not None:
+        caught.append(warnings.WarningMessage(message, category, filename, lineno, file, line))
+    else:
+        (_shown_before or warnings.showwarning)(message, category, filename, lineno, file, line)
 
 
 def failure_message(error: BaseException, job: dict[str, Any]) -> str:

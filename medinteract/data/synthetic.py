@@ -251,8 +251,10 @@ def _check_geometry(
 
 
 def _as_range(value: tuple[float, float] | float, name: str, positive: bool) -> tuple[float, float]:
-    low, high = (value, value) if np.isscalar(value) else tuple(value)  # type: ignore[misc]
-    low, high = float(low), float(high)
+    if isinstance(value, (int, float, np.number)):
+        low = high = float(value)
+    else:
+        low, high = (float(v) for v in value)
     if not (np.isfinite(low) and np.isfinite(high)) or low > high or (positive and low <= 0):
         raise ValueError(f"{name} must be a number or a (low, high) range, got {value!r}")
     return low, high
@@ -430,7 +432,7 @@ def _place_nodules(
     radius_range: tuple[float, float],
     hu_range: tuple[float, float],
     rng: np.random.Generator,
-) -> tuple[np.ndarray, list[dict[str, float]]]:
+) -> tuple[np.ndarray, list[dict[str, Any]]]:
     """Place non-overlapping spheres entirely inside the lung region."""
     nodules = np.zeros(lung_region.shape, dtype=np.uint16)
     if n_nodules == 0:
@@ -441,7 +443,7 @@ def _place_nodules(
     if candidates.size == 0:
         raise ValueError("the phantom has no lung to place nodules in; use a larger shape")
     coords = (z.ravel(), y.ravel(), x.ravel())
-    placed: list[dict[str, float]] = []
+    placed: list[dict[str, Any]] = []
     # Largest first: they are the hardest to fit.
     for order, k in enumerate(np.argsort(-radii, kind="stable")):
         radius = float(radii[k])

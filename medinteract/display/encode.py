@@ -80,7 +80,7 @@ def encode_png(pixels: np.ndarray, *, palette: np.ndarray | None = None,
     scan[:, 1:channels + 1] = lines[:, :channels]
     np.subtract(lines[:, channels:], lines[:, :-channels], out=scan[:, channels + 1:])
     compressor = zlib.compressobj(compress_level, zlib.DEFLATED, 15, 9, zlib.Z_RLE)
-    data = compressor.compress(scan) + compressor.flush()
+    data = compressor.compress(memoryview(scan.data)) + compressor.flush()
     if palette is not None:
         palette = np.asarray(palette, dtype=np.uint8)
         if palette.ndim != 2 or palette.shape[1] != 3 or not 0 < len(palette) <= 256:
@@ -106,9 +106,7 @@ def decode_png(data: bytes) -> np.ndarray:
     from PIL import Image
 
     with Image.open(io.BytesIO(data)) as image:
-        if image.mode == "P":
-            image = image.convert("RGB")
-        return np.asarray(image)
+        return np.asarray(image.convert("RGB") if image.mode == "P" else image)
 
 
 def display_factor(shape: tuple[int, ...], max_pixels: int) -> int:

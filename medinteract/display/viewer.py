@@ -1,178 +1,167 @@
-"""``view``: a slice viewer or orthogonal three-plane viewer for a scan (with labels)."""
+"""``view``: a slice viewer or orthogonal three-plane viewer for a scan (with labels).
+
+Everything a user does to the view runs in the browser (see :mod:`medinteract.display.base`):
+
+=====================================  ===================================================
+slice                                  slider, arrow keys / PageUp / PageDown on the image,
+                                       mouse wheel
+window / level                         preset menu, level and width sliders, right-drag on
+                                       the image (left-right: width, up-down: level)
+zoom / pan                             zoom slider, Ctrl + wheel; Shift + drag or middle
+                                       drag to pan
+crosshair (orthogonal view)            click or drag in any plane
+probe                                  move the mouse: value (HU for CT), voxel and LPS mm
+=====================================  ===================================================
+"""
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
-import ipywidgets as widgets
 import numpy as np
 import traitlets
 
-from medinteract.display.base import Pane, SliceDisplay, as_scan, slice_slider
-from medinteract.display.base import check_labels as _check_labels
-from medinteract.display.geometry import AXIS_NAMES, ViewState, probe, slice_geometry
+from medinteract.display.base import (MouseHandler, SliceDisplay, as_scan, check_labels)
+from medinteract.display.color import label_lut
+from medinteract.display.geometry import AXIS_NAMES
 from medinteract.display.rendering import Pixels, compose
 from medinteract.scan import Scan, Window
 
 __all__ = ["Viewer", "view"]
 
+_check_labels = check_labels  # the name view3d used
+
 
 class Viewer(SliceDisplay):
     """Interactive viewer of a 2-D image or 3-D volume; create it with :func:`view`.
 
-    All viewer state is traitlets, so it can be observed, linked (``ipywidgets.link``) and
-    saved: ``axis``, ``index``, ``position``, ``window_center``, ``window_width``, ``preset``,
-    ``cmap``, ``opacity``, ``labels_visible``, ``contour``, ``crosshair``, ``display_size``.
-    ``render_count`` counts renders; ``probe_info`` holds the last probed voxel.
+    All viewer state is traitlets, synced with the browser, so it can be observed, linked
+    (``ipywidgets.link``) and saved: ``axis``, ``index``, ``position``, ``window_center``,
+    ``window_width``, ``preset``, ``cmap``, ``opacity``, ``labels_visible``, ``contour``,
+    ``crosshair``, ``zoom``, ``zoom_center``, ``display_size``. ``probe_info`` holds the voxel
+    last clicked (or probed with :meth:`probe_at`); ``render_count`` counts data updates.
+
+    Mouse events in voxel coordinates: :meth:`on_click` and :meth:`on_stroke` (press, move,
+    release while a button is held: what an annotation tool needs).
     """
 
-    position = traitlets.Tuple(help="Crosshair voxel (z, y, x); sets the slice of every view.")
-    opacity = traitlets.Float(0.4, help="Opacity of filled labels (0-1).")
-    labels_visible = traitlets.Bool(True, help="Show the label overlay.")
-    contour = traitlets.Bool(False, help="Draw label outlines instead of filled labels.")
-    crosshair = traitlets.Bool(True, help="Draw the crosshair in the orthogonal view.")
-    probe_info = traitlets.Dict(help="The voxel last under the mouse (see `probe`).")
+    _kind = traitlets.Unicode("viewer").tag(sync=True)
+    position = traitlets.Tuple(help="Crosshair voxel (z, y, x); sets the slice of every view.") \
+        .tag(sync=True)
+    opacity = traitlets.Float(0.4, help="Opacity of filled labels (0-1).").tag(sync=True)
+    labels_visible = traitlets.Bool(True, help="Show the label overlay.").tag(sync=True)
+    contour = traitlets.Bool(False, help="Draw label outlines instead of filled labels.") \
+        .tag(sync=True)
+    crosshair = traitlets.Bool(True, help="Draw the crosshair in the orthogonal view.") \
+        .tag(sync=True)
+    orthogonal = traitlets.Bool(False, help="Three planes (read-only).").tag(sync=True)
+    label_names: traitlets.Dict[Any, str] = traitlets.Dict(
+        help="Names of label values for the legend, {value: name}.")
+    probe_info = traitlets.Dict(help="The voxel last clicked or probed (see `probe_at`).")
+    _legend: traitlets.List[Any] = traitlets.List().tag(sync=True)
 
     def __init__(self, scan: Scan, *, labels: np.ndarray | None = None, axis: int = 0,
                  index: int | None = None, window: Window | tuple[float, float] | None = None,
                  preset: str | None = None, cmap: str = "gray", orthogonal: bool = False,
                  opacity: float = 0.4, contour: bool = False, display_size: int | None = None,
-                 max_display_pixels: int = 1024) -> None:
+                 max_display_pixels: int = 1024,
+                 label_names: dict[int, str] | None = None) -> None:
         if orthogonal and not scan.is_volume:
             raise ValueError("the orthogonal view needs a 3-D volume; this scan is 2-D")
         if scan.is_rgb and labels is not None:
             raise ValueError("label overlays need a greyscale scan, not an RGB image")
-        self._labels = _check_labels(labels, scan)
-        self._labels_version = 0
-        self._syncing = False  # set while the viewer moves its own sliders
-        self._label_box: widgets.HBox | None = None
-        self._orthogonal = bool(orthogonal)
         if display_size is None:
             display_size = 320 if orthogonal else 512
         super().__init__(scan, window=window, preset=preset, cmap=cmap,
                          display_size=display_size, max_display_pixels=max_display_pixels)
         self.add_class("mi-viewer")
+        if orthogonal:
+            self.add_class("mi-orthogonal")
+        self.orthogonal = bool(orthogonal)
         spatial = scan.shape[:scan.spatial_ndim]
         centre = tuple(n // 2 for n in spatial) if scan.is_volume else ()
         self.axis = axis
         self.position = centre
-        if index is not None:
-            self.index = index
-        else:
-            self.index = centre[axis] if scan.is_volume else 0
+        self.index = index if index is not None else (centre[axis] if scan.is_volume else 0)
         self.opacity = opacity
         self.contour = contour
-        self._panes = self._make_panes()
-        self._probe = widgets.HTML("")
-        self._probe.add_class("mi-probe")
-        mouse = all([pane.image.on_mouse(partial(self._on_mouse, pane)) for pane in self._panes])
-        if not mouse:
-            self._probe.value = "<i>pixel probe off: install ipyevents</i>"
-        panes = widgets.HBox([pane.box for pane in self._panes],
-                             layout=widgets.Layout(flex_flow="row wrap"))
-        panes.add_class("mi-panes")
-        children: list[widgets.Widget] = [panes]
-        if scan.is_volume and not orthogonal:
-            children.append(self._axis_control())
-        children.append(self._window_controls())
-        if self._labels is not None:
-            self._label_box = self._label_controls()
-            children.append(self._label_box)
-        children.append(self._probe)
-        self.children = children
-        if orthogonal:
-            self.add_class("mi-orthogonal")
+        self.label_names = {int(k): str(v) for k, v in (label_names or {}).items()}
+        self._update_mouse()
+        with self.batch():
+            self._set_layer("values", scan.array)
+            self.set_labels(labels)
         self._start()
 
     # -- panes -----------------------------------------------------------------------------
-    def _make_panes(self) -> list[Pane]:
-        scan = self._scan
-        if not scan.is_volume:
-            return [Pane("slice", 0)]
-        axes = (0, 1, 2) if self._orthogonal else (self.axis,)
-        panes = []
-        for axis in axes:
-            name = AXIS_NAMES[axis] if self._orthogonal else "slice"
-            slider = slice_slider(scan.shape[axis] - 1, self.position[axis],
-                                  AXIS_NAMES[axis] if self._orthogonal else "slice")
-            pane = Pane(name, axis, title=f"<b>{AXIS_NAMES[axis]}</b>", slider=slider)
-            slider.observe(partial(self._on_slider, pane), "value")
-            panes.append(pane)
-        return panes
+    def _pane_names(self) -> list[str]:
+        return list(AXIS_NAMES) if self.orthogonal else ["slice"]
 
-    def _visible_panes(self) -> list[Pane]:
-        return self._panes
+    def _pane_axis(self, name: str) -> int:
+        return AXIS_NAMES.index(name) if name in AXIS_NAMES else self.axis
 
-    def _pane_index(self, pane: Pane) -> int:
-        return int(self.position[pane.axis]) if self._scan.is_volume else 0
+    def _pane_index(self, name: str) -> int:
+        return int(self.position[self._pane_axis(name)]) if self._scan.is_volume else 0
 
-    def _pane_key(self, pane: Pane) -> tuple:
-        show_labels = self._labels is not None and self.labels_visible
-        return (self._window_key(), pane.axis, self._pane_index(pane),
-                (self.opacity, self.contour, self._labels_version) if show_labels else None,
-                self._crosshair_at(pane))
-
-    def _crosshair_rc(self, pane: Pane) -> tuple[int, int]:
-        """Full-resolution display (row, col) of the crosshair voxel in ``pane``."""
-        geometry = slice_geometry(self._scan, pane.axis)
-        if not self._scan.is_volume:
-            return 0, 0
-        row = int(self.position[geometry.row_axis])
-        if geometry.flip_rows:
-            row = self._scan.shape[geometry.row_axis] - 1 - row
-        return row, int(self.position[geometry.col_axis])
-
-    def _zoom_center(self, pane: Pane, rows: int, cols: int) -> tuple[float, float]:
-        """Zoom in around the crosshair (click to move it) for volumes."""
-        if not self._scan.is_volume:
-            return rows / 2, cols / 2
-        row, col = self._crosshair_rc(pane)
-        return row + 0.5, col + 0.5
-
-    def _crosshair_at(self, pane: Pane) -> tuple[int, int] | None:
-        """Pixel (row, col) of the crosshair in ``pane``'s image, or None when not drawn."""
-        if not (self._orthogonal and self.crosshair):
-            return None
-        region = self._region(pane)
-        factor = self._factor(region)
-        row, col = self._crosshair_rc(pane)
-        return (row - region[0]) // factor, (col - region[2]) // factor
-
-    def _pane_pixels(self, pane: Pane) -> Pixels:
-        index = self._pane_index(pane)
-        values = self._display_slice("scan", self._scan.array, pane, index)
-        labels = None
-        if self._labels is not None and self.labels_visible:
-            labels = self._display_slice("labels", self._labels, pane, index,
-                                         self._labels_version, labels=True)
-        return compose(values, self.window, cmap=self.cmap, labels=labels,
-                       opacity=self.opacity, contour=self.contour,
-                       crosshair=self._crosshair_at(pane))
+    def _pane_pixels(self, name: str, *, full: bool = False) -> Pixels:
+        values = self._display_slice(self._scan.array, name, full=full)
+        labels = self.labels
+        shown = None
+        if labels is not None and self.labels_visible:
+            shown = self._display_slice(labels, name, labels=True, full=full)
+        return compose(values, self.window, cmap=self.cmap, labels=shown,
+                       opacity=self.opacity, contour=self.contour)
 
     # -- labels ----------------------------------------------------------------------------
     @property
     def labels(self) -> np.ndarray | None:
         """The label overlay (0 = background); assign a new label image to replace it."""
-        return self._labels
+        labels = self._sources.get("labels")
+        if labels is None:
+            return None
+        return labels[0] if not self._scan.is_volume else labels
 
     @labels.setter
     def labels(self, labels: Any) -> None:
         self.set_labels(labels)
 
-    def set_labels(self, labels: Any) -> None:
-        """Replace the label overlay (same spatial shape as the scan, or None); one render.
+    def set_labels(self, labels: Any, *, changed: int | slice | tuple[int, int] | None = None
+                   ) -> None:
+        """Replace the label overlay (same spatial shape as the scan, or None).
 
-        For panels that segment live: only the panes showing labels re-render.
+        Only what changed travels to the browser: give ``changed`` (a slice index, a
+        ``slice`` or ``(start, stop)`` along array axis 0) when you edited the label volume
+        in place; for a new array of the same shape the changed slices are found by
+        comparing with the previous one.
+
+        Parameters
+        ----------
+        labels : array_like of int, or None
+        changed : int, slice or (int, int), optional
         """
         if labels is not None and self._scan.is_rgb:
             raise ValueError("label overlays need a greyscale scan, not an RGB image")
-        self._labels = _check_labels(labels, self._scan)
-        self._labels_version += 1
-        if self._labels is not None and self._label_box is None:
-            self._label_box = self._label_controls()
-            self.children = (*self.children[:-1], self._label_box, self.children[-1])
-        self._refresh()
+        checked = check_labels(labels, self._scan)
+        span = _as_span(changed, self._scan.shape[0])
+        self._set_layer("labels", checked, changed=span)
+        self._update_legend(checked, span)
+
+    def _update_legend(self, labels: np.ndarray | None, span: tuple[int, int] | None) -> None:
+        if labels is None:
+            self._legend = []
+            return
+        part = labels if span is None or not self._scan.is_volume else labels[span[0]:span[1]]
+        present = set(_label_values(part))
+        if span is not None:
+            present |= {entry[0] for entry in self._legend}
+        colours = label_lut()
+        self._legend = [[value, self.label_names.get(value, f"label {value}"),
+                         [int(c) for c in colours[value % 256]]] for value in sorted(present)]
+
+    @traitlets.observe("label_names")
+    def _on_label_names(self, change: dict) -> None:
+        if self._legend:
+            self._legend = [[v, self.label_names.get(v, f"label {v}"), c]
+                            for v, _, c in self._legend]
 
     # -- state sync ------------------------------------------------------------------------
     @traitlets.validate("position")
@@ -189,81 +178,47 @@ class Viewer(SliceDisplay):
 
     @traitlets.observe("index")
     def _on_index(self, change: dict) -> None:
-        if not self._scan.is_volume:
-            return
-        with self._batched():
-            position = list(self.position)
-            position[self.axis] = change["new"]
-            self.position = tuple(position)
-
-    @traitlets.observe("position")
-    def _on_position(self, change: dict) -> None:
-        with self._batched():
-            if self._scan.is_volume:
-                self.index = self.position[self.axis]
-            self._sync_sliders()
-
-    @traitlets.observe("axis")
-    def _on_axis(self, change: dict) -> None:
-        if not self._panes or self._orthogonal:
-            return
-        with self._batched():
-            pane = self._panes[0]
-            pane.axis = change["new"]
-            pane.title.value = f"<b>{AXIS_NAMES[pane.axis]}</b>"
-            self.index = self.position[pane.axis]
-            self._sync_sliders()
-
-    @traitlets.observe("opacity", "labels_visible", "contour", "crosshair")
-    def _on_overlay(self, change: dict) -> None:
-        self._refresh()
-
-    def _sync_sliders(self) -> None:
-        """Make the slice sliders show ``position`` without feeding back."""
-        self._syncing = True
-        try:
-            for pane in self._panes:
-                if pane.slider is None:
-                    continue
-                with pane.slider.hold_trait_notifications():
-                    pane.slider.max = self._scan.shape[pane.axis] - 1
-                    pane.slider.value = self.position[pane.axis]
-        finally:
-            self._syncing = False
-
-    def _on_slider(self, pane: Pane, change: dict) -> None:
-        if self._syncing:
+        if not self._scan.is_volume or self.position[self.axis] == change["new"]:
             return
         position = list(self.position)
-        position[pane.axis] = change["new"]
+        position[self.axis] = change["new"]
         self.position = tuple(position)
 
-    # -- controls --------------------------------------------------------------------------
-    def _label_controls(self) -> widgets.HBox:
-        toggle = widgets.Checkbox(description="labels", indent=False,
-                                  layout=widgets.Layout(width="90px"))
-        opacity = widgets.FloatSlider(min=0.0, max=1.0, step=0.05, description="opacity")
-        contour = widgets.Checkbox(description="outline only", indent=False)
-        for control, trait, css in ((toggle, "labels_visible", "mi-labels-toggle"),
-                                    (opacity, "opacity", "mi-opacity"),
-                                    (contour, "contour", "mi-contour")):
-            self._link_control(control, trait)
-            control.add_class(css)
-        box = widgets.HBox([toggle, opacity, contour])
-        box.add_class("mi-label-controls")
-        return box
+    @traitlets.observe("position", "axis")
+    def _on_position(self, change: dict) -> None:
+        if self._scan.is_volume and self.position:
+            self.index = self.position[self.axis]
+
+    # -- mouse -----------------------------------------------------------------------------
+    def on_stroke(self, handler: MouseHandler) -> None:
+        """Call ``handler(event)`` for each step of a mouse stroke on the image.
+
+        While a stroke handler is registered, dragging with the left button on a pane draws a
+        stroke (instead of moving the crosshair): the browser sends ``press``, then ``move``
+        each time the mouse enters another voxel, then ``release``. ``event`` is a dict:
+        ``phase``, ``index`` (voxel, array order), ``pane``, ``button``, ``mm``, ``value``.
+        """
+        self._stroke_handlers.append(handler)
+        self._update_mouse()
+
+    def _update_mouse(self) -> None:
+        self._mouse = ["click"] + (["stroke"] if self._stroke_handlers else [])
+
+    def _clicked(self, event: dict) -> None:
+        self.probe_info = {k: v for k, v in event.items() if k not in ("pane", "button")}
 
     # -- probe -----------------------------------------------------------------------------
-    def probe_at(self, x_px: float, y_px: float, *, pane: int = 0,
+    def probe_at(self, x_px: float, y_px: float, *, pane: int | str = 0,
                  width_px: float | None = None, height_px: float | None = None) -> dict:
-        """Probe the voxel under a position on a pane (as the mouse does) and show it.
+        """Probe the voxel under a position on a pane (as the mouse does).
 
         Parameters
         ----------
         x_px, y_px : float
             Position relative to the pane image's top-left corner in CSS pixels.
-        pane : int
-            Which pane (0 for a single view; 0, 1, 2 = axial, coronal, sagittal).
+        pane : int or str
+            Which pane: 0 or ``"slice"`` for a single view; 0, 1, 2 or ``"axial"``,
+            ``"coronal"``, ``"sagittal"`` in the orthogonal view.
         width_px, height_px : float, optional
             On-screen size of the image; defaults to the size the viewer set.
 
@@ -272,44 +227,45 @@ class Viewer(SliceDisplay):
         dict
             See :func:`medinteract.display.geometry.probe`.
         """
-        target = self._panes[pane]
-        height, width = self._pane_hw(target)
-        state = ViewState(target.axis, self._pane_index(target), height_px or height,
-                          width_px or width, self._region(target))
-        result = probe(self._scan, state, x_px, y_px)
+        name = self._pane_names()[pane] if isinstance(pane, int) else pane
+        result = self._probe_pane(name, x_px, y_px, width_px, height_px)
         self.probe_info = result
-        self._probe.value = _probe_text(result)
         return result
 
-    def _on_mouse(self, pane: Pane, kind: str, x_px: float, y_px: float, width_px: float,
-                  height_px: float) -> None:
-        if kind == "mouseleave":
-            self._probe.value = ""
-            return
-        result = self.probe_at(x_px, y_px, pane=self._panes.index(pane),
-                               width_px=width_px or None, height_px=height_px or None)
-        if kind == "click" and result["inside"] and self._scan.is_volume:
-            self.position = result["index"]
+
+def _as_span(changed: int | slice | tuple[int, int] | None, n: int) -> tuple[int, int] | None:
+    if changed is None:
+        return None
+    if isinstance(changed, slice):
+        start, stop, _ = changed.indices(n)
+        return start, max(start, stop)
+    if isinstance(changed, (int, np.integer)):
+        return int(changed), int(changed) + 1
+    return int(changed[0]), int(changed[1])
 
 
-def _probe_text(result: dict) -> str:
-    if not result.get("inside"):
-        return ""
-    value = result["value"]
-    shown = (", ".join(f"{v:g}" for v in value) if isinstance(value, tuple) else f"{value:g}")
-    unit = f" {result['unit']}" if result["unit"] else ""
-    index = ", ".join(str(i) for i in result["index"])
-    mm = ", ".join(f"{v:.1f}" for v in result["mm"])
-    return (f"<code>value {shown}{unit} &nbsp;·&nbsp; voxel ({index}) &nbsp;·&nbsp; "
-            f"LPS ({mm}) mm</code>")
+def _label_values(labels: np.ndarray) -> list[int]:
+    """Non-zero label values present (bincount for small values: no sort of the volume)."""
+    if labels.size == 0:
+        return []
+    high, low = int(labels.max()), int(labels.min())
+    if low >= 0 and high < 65536:
+        counts = np.zeros(high + 1, np.int64)
+        for part in np.array_split(labels.reshape(-1), max(1, labels.size // (1 << 22))):
+            counts += np.bincount(part, minlength=high + 1)
+        return [int(v) for v in np.flatnonzero(counts) if v != 0]
+    return [int(v) for v in np.unique(labels) if v != 0]
 
 
 def view(scan_or_array: Any, *, labels: Any = None, axis: int = 0, index: int | None = None,
          window: Window | tuple[float, float] | None = None, preset: str | None = None,
          cmap: str = "gray", orthogonal: bool = False, opacity: float = 0.4,
          contour: bool = False, display_size: int | None = None,
-         max_display_pixels: int = 1024) -> Viewer:
+         max_display_pixels: int = 1024, label_names: dict[int, str] | None = None) -> Viewer:
     """View a scan, volume or image interactively.
+
+    Slices, window, colormap, zoom, crosshair and probe run in the browser on the scan's
+    raw values (sent once, losslessly), so they answer at once however far the kernel is.
 
     Parameters
     ----------
@@ -326,7 +282,7 @@ def view(scan_or_array: Any, *, labels: Any = None, axis: int = 0, index: int | 
         Display window in physical units (HU for CT). Wins over ``preset``.
     preset : str, optional
         ``"file"`` (the scan's own window, the default) or a CT preset from
-        :data:`medinteract.display.PRESETS`.
+        :data:`medinteract.windowing.PRESETS`.
     cmap : str
         Colormap name.
     orthogonal : bool
@@ -339,7 +295,10 @@ def view(scan_or_array: Any, *, labels: Any = None, axis: int = 0, index: int | 
         On-screen CSS pixels of the longest physical side of the scan (default 512, or 320
         per plane in the orthogonal view); the aspect ratio follows the voxel spacing.
     max_display_pixels : int
-        Larger slices are averaged down to at most this many pixels per side before encoding.
+        Static snapshots (saved output) of larger slices are averaged down to this many
+        pixels per side; the live view always shows every voxel.
+    label_names : dict of int to str, optional
+        Names shown in the label legend (default ``"label N"``).
 
     Returns
     -------
@@ -356,4 +315,5 @@ def view(scan_or_array: Any, *, labels: Any = None, axis: int = 0, index: int | 
     scan = as_scan(scan_or_array)
     return Viewer(scan, labels=labels, axis=axis, index=index, window=window, preset=preset,
                   cmap=cmap, orthogonal=orthogonal, opacity=opacity, contour=contour,
-                  display_size=display_size, max_display_pixels=max_display_pixels)
+                  display_size=display_size, max_display_pixels=max_display_pixels,
+                  label_names=label_names)

@@ -3,6 +3,7 @@
 - :func:`load` turns a file, a folder or a list of files into a :class:`~medinteract.Scan`
   in physical units.
 - :func:`dicom_table` lists the series a folder holds, reading headers only.
+- :mod:`medinteract.io.dicomweb` searches a DICOMweb server (PACS) and loads series from it.
 - :func:`write_dicom_series` writes a scan as a DICOM series, :func:`write_nifti` an image or
   label volume as NIfTI aligned with a scan; :func:`anonymize` de-identifies DICOM files.
 

@@ -500,7 +500,7 @@ def _drop_stale_instance_references(dataset: Dataset, label: str, session: _Sess
     if references:
         return
     for keyword in index:
-        tag = dataset.data_element(keyword).tag
+        tag = dataset[keyword].tag
         del dataset[keyword]
         session.record(label, keyword, tag, "X", "no instance references remain to index")
 
@@ -635,5 +635,5 @@ def _mark(dataset: Dataset, label: str, session: _Session) -> None:
     for keyword in ("PatientIdentityRemoved", "DeidentificationMethod",
                     "DeidentificationMethodCodeSequence",
                     "LongitudinalTemporalInformationModified"):
-        session.record(label, keyword, dataset.data_element(keyword).tag, "added")
+        session.record(label, keyword, dataset[keyword].tag, "added")
 

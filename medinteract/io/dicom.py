@@ -151,7 +151,7 @@ def read_dataset(path: str | PathLike[str], *, header_only: bool = False,
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            dataset = pydicom.dcmread(path, stop_before_pixels=header_only)
+            dataset: Dataset = pydicom.dcmread(path, stop_before_pixels=header_only)
         # kept so that a later "no pixel data" error can say what pydicom noticed
         dataset._medinteract_read_warnings = [str(w.message) for w in caught]
     except InvalidDicomError as err:
@@ -459,6 +459,7 @@ def physical_frames(ds: Dataset, raw: np.ndarray, notes: Notices | None = None,
     dtype = value_dtype(ds)
     if raw.ndim == 4:
         return raw.astype(dtype)
+    values: np.ndarray
     if ds.get("ModalityLUTSequence"):
         values = pydicom.pixels.apply_modality_lut(raw, ds).astype(dtype)
     else:
@@ -771,14 +772,14 @@ def frame_placements(ds: Dataset, path: str | PathLike[str],
         for i in range(frames):
             label = f"{name} frame {i + 1}"
             position = _frame_attribute(ds, i, "PlanePositionSequence")
-            orientation = _frame_attribute(ds, i, "PlaneOrientationSequence")
+            plane = _frame_attribute(ds, i, "PlaneOrientationSequence")
             measures = _frame_attribute(ds, i, "PixelMeasuresSequence")
             placements.append(SlicePlacement(
                 label=label,
                 shape=shape,
                 position=(image_position(position.get("ImagePositionPatient"), notes, label)
                           if position else None),
-                orientation=image_orientation((orientation or ds).get("ImageOrientationPatient"),
+                orientation=image_orientation((plane or ds).get("ImageOrientationPatient"),
                                               notes, label),
                 pixel_spacing=pixel_spacing_of(measures or ds, notes, label, modality),
                 instance_number=i + 1,

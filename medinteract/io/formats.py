@@ -82,7 +82,7 @@ def load_nifti(path: str | PathLike[str]) -> Scan:
         raise LoadError(path, "needs nibabel to read NIfTI", 'pip install "medinteract[nifti]"'
                         ) from err
     try:
-        image = nib.load(str(path))
+        image: Any = nib.load(str(path))  # a NIfTI-1/2 image (nibabel's types are too broad)
         if image.get_data_dtype().kind == "c":
             raise LoadError(path, f"holds complex values ({image.get_data_dtype()}); only real "
                                   "images can be loaded",
@@ -146,8 +146,8 @@ def _read_pillow(path: Path) -> np.ndarray:
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     try:
-        with Image.open(path) as image:
-            image = ImageOps.exif_transpose(image)
+        with Image.open(path) as opened:
+            image: Image.Image = ImageOps.exif_transpose(opened)
             if image.mode in ("P", "PA"):
                 image = image.convert("RGBA" if "transparency" in image.info
                                       or image.mode == "PA" else "RGB")
@@ -247,8 +247,12 @@ def load_numpy(path: str | PathLike[str]) -> Scan:
                               "entry only 2-D and 3-D arrays can be read",
                         "save it with np.savez(path, image=array, spacing=...)")
     origin = tuple(float(v) for v in np.ravel(extras.get("origin", (0.0, 0.0, 0.0))))
+    if len(origin) != 3:
+        raise LoadError(path, f"has an 'origin' of {len(origin)} values; it needs 3 (x, y, z "
+                              "in mm)")
     try:
-        return Scan(array, spacing=spacing, origin=origin, paths=(path,), name=_name(path))
+        return Scan(array, spacing=spacing, origin=(origin[0], origin[1], origin[2]),
+                    paths=(path,), name=_name(path))
     except ValueError as err:
         raise LoadError(path, f"does not describe a valid image: {err}") from err
 

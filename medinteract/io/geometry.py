@@ -312,7 +312,7 @@ def _shear_warnings(kept: list[int], positions: np.ndarray, along: np.ndarray,
 
 
 # -- small helpers ----------------------------------------------------------------------------
-def _unit(vector: Sequence[float]) -> np.ndarray:
+def _unit(vector: Sequence[float] | np.ndarray) -> np.ndarray:
     v = np.asarray(vector, dtype=float)
     norm = np.linalg.norm(v)
     return v / norm if norm > 0 else v

@@ -10,6 +10,7 @@ of 300 files with the same broken PixelSpacing therefore gives one warning listi
 from __future__ import annotations
 
 import sys
+from types import FrameType
 import warnings
 from dataclasses import dataclass, field
 from os import PathLike
@@ -96,7 +97,8 @@ def name_list(labels: Sequence[str], limit: int = 8) -> str:
 
 def _outside_stacklevel() -> int:
     """``stacklevel`` of the first frame outside medinteract (as seen from the caller)."""
-    frame, level = sys._getframe(2), 2
+    frame: FrameType | None = sys._getframe(2)
+    level = 2
     while frame is not None and frame.f_globals.get("__name__", "").startswith("medinteract."):
         frame, level = frame.f_back, level + 1
     return level

@@ -37,7 +37,7 @@ from medinteract.io.dicom import (
 )
 from medinteract.io.geometry import StackPlan, plan_stack, warn_series
 from medinteract.io.notices import Notices, issue, name_list
-from medinteract.scan import Scan
+from medinteract.scan import Scan, Window
 
 __all__ = [
     "SeriesChoice",
@@ -302,7 +302,8 @@ def load_series(found: Sequence[DicomSeries], choice: SeriesChoice | None,
     plan = plan_stack(placements, source)
     dtype = np.result_type(*{value_dtype(ds) for _, ds in series.files})
     rows: dict[int, int] = {}  # file index -> row of `volume`
-    volume, window = None, None
+    volume: np.ndarray | None = None
+    window: Window | None = None
     unreadable = list(series.unreadable)
     for index in plan.order:
         path = series.files[index][0]
@@ -311,7 +312,7 @@ def load_series(found: Sequence[DicomSeries], choice: SeriesChoice | None,
             continue
         if volume is None:
             volume = np.empty((len(plan.order), *plane.shape), dtype=dtype)
-            window = file_window(ds)
+            window = file_window(ds) if ds is not None else None
         if plane.shape != volume.shape[1:]:  # headers agreed, decoded pixels do not
             raise SeriesError(source, f"{path.name} decodes to an image of shape {plane.shape} "
                                       f"where the other slices are {volume.shape[1:]}",
@@ -328,8 +329,9 @@ def load_series(found: Sequence[DicomSeries], choice: SeriesChoice | None,
         replan = plan_stack([placements[i] for i in readable], source)
         order = [readable[k] for k in replan.order]
         missing = [i for i in order if i not in rows]  # duplicates kept now instead of failed
-        extra = [_read_plane(series.files[i][0], notes, unreadable)[0] for i in missing]
-        if any(plane is None for plane in extra):
+        read = [_read_plane(series.files[i][0], notes, unreadable)[0] for i in missing]
+        extra = [plane for plane in read if plane is not None]
+        if len(extra) < len(read):
             raise SeriesError(source, f"a slice and its duplicate both could not be read: "
                                       f"{_problems(unreadable)}")
         for index in missing:
@@ -346,12 +348,13 @@ def load_series(found: Sequence[DicomSeries], choice: SeriesChoice | None,
     first = series.files[plan.order[0]][1]
     spacing = (plan.slice_spacing or fallback_slice_spacing(first),
                *(plan.pixel_spacing or (1.0, 1.0)))
-    common = dict(origin=plan.origin, modality=series.modality, window=window,
-                  metadata=metadata_table(first), name=series.description or name, dtype=dtype,
-                  paths=tuple(series.files[i][0] for i in plan.order))
-    if volume.shape[0] == 1:  # one readable file: a 2-D image, like loading that file
-        return Scan(volume[0], spacing=spacing[1:], direction=plan.direction[1:], **common)
-    return Scan(volume, spacing=spacing, direction=plan.direction, **common)
+    two_d = volume.shape[0] == 1  # one readable file: a 2-D image, like loading that file
+    return Scan(volume[0] if two_d else volume, spacing=spacing[1:] if two_d else spacing,
+                direction=plan.direction[1:] if two_d else plan.direction, origin=plan.origin,
+                modality=series.modality, metadata=metadata_table(first),
+                name=series.description or name, dtype=dtype,
+                paths=tuple(series.files[i][0] for i in plan.order),
+                **({} if window is None else {"window": window}))  # else from the values
 
 
 def _read_plane(path: Path, notes: Notices, unreadable: list[tuple[Path, str]] | None

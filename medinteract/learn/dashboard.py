@@ -14,15 +14,35 @@ cost next to nothing per batch:
 - without a frontend (a script, a test, nbclient) the widgets are plain objects and nothing is
   sent anywhere.
 
-The Stop button sets ``model.stop_training = True``; Keras checks it after every batch, so
-training ends cleanly after the current batch (that partial epoch is still validated and kept
-in the history). When the panel was displayed in a notebook, training end replaces it with
-a bundle that also holds a static PNG summary and a text summary, so a saved notebook (or a
-viewer without widget support) still shows the curves.
+Stop while training runs
+------------------------
+``model.fit`` keeps the kernel's main thread busy for the whole cell, so a click on Stop in the
+browser waits in the kernel's queue behind the running cell (JupyterLab sends widget messages on
+a subshell, but ipykernel routes them back to the main shell that last updated the widget). The
+dashboard therefore gives those messages a turn between batches (at most every 50 ms), with
+:class:`medinteract._kernel_comms.PendingComms`: widget (comm) messages are dispatched on the
+main thread at once, exactly as ipykernel dispatches them while an ``async`` cell awaits, and
+every other message (the next cells of a "Run All") is handed back to the kernel untouched and
+runs after this cell, never re-entrantly. This was chosen over ``jupyter-ui-poll`` (it relies on
+``Kernel.do_one_iteration``, gone since ipykernel 7.1, and silently does nothing there) and over
+training on a worker thread (``model.fit`` is the user's call, and widgets would then be updated
+from a thread other than the kernel's main thread). Without a kernel, or with ipykernel < 7.4,
+nothing is polled and the dashboard works as before.
+
+A click, on whatever thread the kernel handles it, only records the request and sets
+``model.stop_training``; Keras checks it after every batch, so training ends cleanly after the
+current batch (that partial epoch is still validated and kept in the history). The dashboard
+says so on the main thread ("stopping after ..." at once, "stopped by user after epoch E, batch
+B" at the end), and the button is enabled again when the next ``fit`` starts.
+
+When the panel was displayed in a notebook, training end replaces it with a bundle that also
+holds a static PNG summary and a text summary, so a saved notebook (or a viewer without widget
+support) still shows the curves. The status line and the caption wrap at the notebook's width.
 """
 
 from __future__ import annotations
 
+import html
 import io
 import time
 from typing import Any, Sequence
@@ -31,9 +51,13 @@ import ipywidgets as widgets
 import keras
 import numpy as np
 
+from medinteract._kernel_comms import PendingComms
 from medinteract.learn.evaluate import _as_2d
 
 __all__ = ["TrainingDashboard"]
+
+#: Least time in seconds between two looks at the widget messages waiting for the kernel.
+POLL_INTERVAL_S = 0.05
 
 
 def _format_seconds(seconds: float) -> str:
@@ -41,6 +65,11 @@ def _format_seconds(seconds: float) -> str:
     minutes, secs = divmod(seconds, 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def _text(text: str) -> str:
+    """Plain text for an :class:`ipywidgets.HTML` (which wraps, unlike a Label)."""
+    return html.escape(text, quote=False)
 
 
 def _figure_png(fig: Any) -> bytes:
@@ -197,18 +226,20 @@ class TrainingDashboard(keras.callbacks.Callback):
     widget : ipywidgets.VBox
         The panel.
     stop_button : ipywidgets.Button
-        Ends training after the current batch.
+        Ends training after the current batch; enabled while a ``fit`` runs.
     progress : ipywidgets.IntProgress
         Batches done out of all batches of the ``fit`` call.
-    status : ipywidgets.Label
-        Epoch, batch, latest loss and ETA.
+    status : ipywidgets.HTML
+        Epoch, batch, latest loss and ETA (plain text that wraps at the notebook's width).
     curves, predictions : ipywidgets.Image
         PNG images redrawn at the end of every epoch (predictions: frame green when right,
         red when wrong, bar length = probability of the predicted class).
-    caption : ipywidgets.Label
+    caption : ipywidgets.HTML
         The predicted class and probability of each sample, in words.
     history : dict of str to list of float
         Per-epoch logs across all ``fit`` calls made with this dashboard.
+    stop_requested : bool
+        True once Stop was clicked during the current ``fit``.
     stopped_at : tuple of (int, int) or None
         ``(epoch, batch)`` (both from 1) after which the Stop button ended training.
     """
@@ -237,6 +268,10 @@ class TrainingDashboard(keras.callbacks.Callback):
         self.history: dict[str, list[float]] = {}
         self.stopped_at: tuple[int, int] | None = None
         self.stop_requested = False
+        self._training = False
+        self._stop_shown = False
+        self._comms: PendingComms | None = None
+        self._last_poll = 0.0
         self._epoch = 0
         self._epochs = 0
         self._steps = 0
@@ -248,30 +283,49 @@ class TrainingDashboard(keras.callbacks.Callback):
 
         self.progress = widgets.IntProgress(value=0, min=0, max=1, description="Training",
                                             layout=widgets.Layout(width="320px"))
-        self.status = widgets.Label(value="waiting for model.fit")
         self.stop_button = widgets.Button(description="Stop", icon="stop", button_style="danger",
                                           tooltip="End training after the current batch",
                                           disabled=True)
         self.stop_button.on_click(self._on_stop)
-        self.curves = widgets.Image(format="png", layout=widgets.Layout(max_width="560px"))
-        self.predictions = widgets.Image(format="png",
-                                         layout=widgets.Layout(max_width="100%"))
-        self.caption = widgets.Label(value="")
+        self.status = widgets.HTML(value=_text("waiting for model.fit"))
+        # images stay hidden until they have something to show (no broken-image icons)
+        self.curves = widgets.Image(format="png", layout=widgets.Layout(max_width="560px",
+                                                                        display="none"))
+        self.predictions = widgets.Image(format="png", layout=widgets.Layout(max_width="100%",
+                                                                             display="none"))
+        self.caption = widgets.HTML(value="")
         self.widget = widgets.VBox([
-            widgets.HBox([self.progress, self.stop_button, self.status]),
+            widgets.HBox([self.progress, self.stop_button],
+                         layout=widgets.Layout(flex_flow="row wrap", align_items="center")),
+            self.status,
             self.curves,
             self.predictions,
             self.caption,
-        ])
+        ], layout=widgets.Layout(max_width="100%"))
+        self.widget.add_class("mi-dashboard")  # CSS classes: how a browser test finds them
+        for name in ("progress", "stop_button", "status", "caption"):
+            getattr(self, name).add_class(f"mi-dashboard-{name.replace('_', '-')}")
 
     # -- the Stop button ---------------------------------------------------------------------
     def _on_stop(self, _button: widgets.Button | None = None) -> None:
+        """Record a Stop click. Runs on whatever thread the kernel handles the click on."""
+        if not self._training:  # a click that arrives after training ended
+            return
         self.stop_requested = True
-        self.stop_button.disabled = True
-        self.stop_button.description = "Stopping"
         if self.model is not None:
-            self.model.stop_training = True
-        self.stopped_at = (self._epoch + 1, self._step_in_epoch)
+            self.model.stop_training = True  # Keras reads it after the current batch
+
+    def _handle_widget_messages(self, now: float) -> None:
+        """Let waiting widget messages (a Stop click) through, then show a Stop request."""
+        if self._comms is not None and now - self._last_poll >= POLL_INTERVAL_S:
+            self._last_poll = now
+            self._comms.poll()
+        if self.stop_requested and not self._stop_shown:
+            self._stop_shown = True
+            self.stop_button.disabled = True
+            self.stop_button.description = "Stopping"
+            self.status.value = _text(f"stopping after epoch {self._epoch + 1}, batch "
+                                      f"{self._step_in_epoch}{self._of_steps()}")
 
     # -- Keras hooks -------------------------------------------------------------------------
     def on_train_begin(self, logs: dict | None = None) -> None:
@@ -281,13 +335,18 @@ class TrainingDashboard(keras.callbacks.Callback):
         self.progress.value = 0
         self.progress.bar_style = ""
         self._done = 0
+        self._epoch = self._step_in_epoch = 0
         self.stop_requested = False
+        self._stop_shown = False
         self.stopped_at = None
-        self.stop_button.disabled = False
+        self._comms = PendingComms.for_running_cell()
+        self._last_poll = 0.0
+        self._training = True
         self.stop_button.description = "Stop"
+        self.stop_button.disabled = False
         self._start = time.monotonic()
         self._last_update = 0.0
-        self.status.value = "starting (the first batch includes compilation)"
+        self.status.value = _text("starting (the first batch includes compilation)")
         if self._should_display():
             from IPython.display import display
 
@@ -303,9 +362,10 @@ class TrainingDashboard(keras.callbacks.Callback):
         if logs and "loss" in logs:
             self._last_loss = logs["loss"]
         now = time.monotonic()
-        if now - self._last_update >= self.update_interval:
+        if now - self._last_update >= self.update_interval and not self.stop_requested:
             self._last_update = now
             self._update_progress(now)
+        self._handle_widget_messages(now)
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         for key, value in (logs or {}).items():
@@ -313,30 +373,41 @@ class TrainingDashboard(keras.callbacks.Callback):
         if self.stop_requested and self._steps:
             # the epoch ended early: count the batches it will never run as done
             self._done = (epoch + 1) * self._steps
-        self._update_progress(time.monotonic())
+        self.progress.value = min(self._done, self.progress.max)
+        if not self.stop_requested:
+            self._update_progress(time.monotonic())
         self.curves.value = render_curves(self.history)
+        self.curves.layout.display = None
         if self.sample_x is not None:
             prediction = keras.ops.convert_to_numpy(self.model.predict_on_batch(self.sample_x))
             prediction = np.asarray(prediction)
             self.predictions.value = render_predictions(self.sample_x, self.sample_y,
                                                         prediction)
-            self.caption.value = prediction_caption(self.sample_y, prediction,
-                                                    self.class_names)
+            self.predictions.layout.display = None
+            self.caption.value = _text(prediction_caption(self.sample_y, prediction,
+                                                          self.class_names))
+        self._handle_widget_messages(time.monotonic())
 
     def on_train_end(self, logs: dict | None = None) -> None:
+        self._training = False
+        self._comms = None
         self.stop_button.disabled = True
         elapsed = time.monotonic() - self._start
-        if self.stopped_at is not None:
+        if self.stop_requested:
+            self.stopped_at = (self._epoch + 1, self._step_in_epoch)
             self.progress.bar_style = "warning"
             self.stop_button.description = "Stopped"
             epoch, batch = self.stopped_at
-            self.status.value = (f"stopped by user after epoch {epoch}, batch {batch} "
-                                 f"({_format_seconds(elapsed)})")
+            self.status.value = _text(f"stopped by user after epoch {epoch}, batch "
+                                      f"{batch}{self._of_steps()} ({_format_seconds(elapsed)})")
         else:
+            self.stop_button.description = "Stop"
             self.progress.value = self.progress.max
             self.progress.bar_style = "success"
-            self.status.value = f"done: {self._summary_line()} ({_format_seconds(elapsed)})"
+            self.status.value = _text(f"done: {self._summary_line()} "
+                                      f"({_format_seconds(elapsed)})")
         self.curves.value = render_curves(self.history, title=self._summary_line())
+        self.curves.layout.display = None
         if self._handle is not None:
             self._handle.update(self)
 
@@ -351,15 +422,17 @@ class TrainingDashboard(keras.callbacks.Callback):
         shell = get_ipython()
         return shell is not None and hasattr(shell, "kernel")
 
+    def _of_steps(self) -> str:
+        return f"/{self._steps}" if self._steps else ""
+
     def _update_progress(self, now: float) -> None:
         self.progress.value = min(self._done, self.progress.max)
         rate = (now - self._start) / max(self._done, 1)
         remaining = rate * (self.progress.max - self._done)
         loss = f", loss {self._last_loss:.4f}" if self._last_loss is not None else ""
-        steps = f"/{self._steps}" if self._steps else ""
-        self.status.value = (f"epoch {self._epoch + 1}/{self._epochs}, batch "
-                             f"{self._step_in_epoch}{steps}{loss}, ETA "
-                             f"{_format_seconds(remaining)}")
+        self.status.value = _text(f"epoch {self._epoch + 1}/{self._epochs}, batch "
+                                  f"{self._step_in_epoch}{self._of_steps()}{loss}, ETA "
+                                  f"{_format_seconds(remaining)}")
 
     def _summary_line(self) -> str:
         n = len(next(iter(self.history.values()), []))

@@ -68,7 +68,7 @@ def _hints(func: Callable[..., Any]) -> dict[str, Any]:
 def op_label(func: Callable[..., Any]) -> str:
     """The name messages use for an op: its registry name, else its function name."""
     info = getattr(func, "op_info", None)
-    return getattr(info, "name", None) or getattr(func, "__name__", repr(func))
+    return str(getattr(info, "name", None) or getattr(func, "__name__", repr(func)))
 
 
 def describe(func: Callable[..., Any]) -> list[Param]:

@@ -39,11 +39,15 @@ def test_parameter_slider_updates_after_image(lab_page: LabPage, open_and_run_al
     page = lab_page.page
     panel = page.locator(".mi-panel-gaussian")
     assert panel.count() == 1
-    after = panel.locator("img.mi-image-after").first
+    after = panel.locator("canvas.mi-image-after").first
     handle = panel.locator(".mi-param-sigma .noUi-handle").first
     readout = panel.locator(".mi-param-sigma .widget-readout").first
-    after.evaluate("img => img.complete ? null : img.decode()")
-    src_before = after.get_attribute("src")
+    # the after image is a canvas drawn by the viewer front end: wait for its first drawing
+    page.wait_for_function(
+        "(c) => c.width > 0 && !c.parentElement.classList.contains('mi-loading')",
+        arg=after.element_handle())
+    draws_before = page.evaluate("(c) => c.closest('.mi-widget').__miView.draws",
+                                 after.element_handle())
     readout_before = readout.inner_text()
     pixels_before = after.screenshot()
     panel.scroll_into_view_if_needed()
@@ -51,12 +55,11 @@ def test_parameter_slider_updates_after_image(lab_page: LabPage, open_and_run_al
     handle.focus()
     page.keyboard.press("ArrowRight")
     page.wait_for_function(
-        "([img, src]) => img.getAttribute('src') !== src",
-        arg=[after.element_handle(), src_before],
+        "([c, n]) => c.closest('.mi-widget').__miView.draws > n",
+        arg=[after.element_handle(), draws_before],
         timeout=30_000,
     )
-    after.evaluate("img => img.complete ? null : img.decode()")
-    page.wait_for_timeout(300)  # a preview may be followed by the full result
+    page.wait_for_timeout(500)  # a preview may be followed by the full result
     lab_page.screenshot("panel_after_arrow_key", whole_notebook=False)
     assert float(readout.inner_text()) > float(readout_before)
     assert after.screenshot() != pixels_before
