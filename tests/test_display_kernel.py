@@ -77,6 +77,20 @@ class Kernel:
         self.client.shell_channel.send(message)
         self.collect(message["header"]["msg_id"])
 
+    def wait_customs(self, count: int) -> list[tuple[dict, list[bytes]]]:
+        """Read IOPub until ``count`` custom messages arrived (the viewer answers fetches from
+        an encoder thread, so the answer may follow the kernel's idle)."""
+        deadline = time.monotonic() + TIMEOUT_S
+        while len(self.customs) < count and time.monotonic() < deadline:
+            try:
+                message = self.client.get_iopub_msg(timeout=1)
+            except queue.Empty:
+                continue
+            content = message["content"]
+            if message["msg_type"] == "comm_msg" and content["data"].get("method") == "custom":
+                self.customs.append((content["data"]["content"], message["buffers"]))
+        return self.customs
+
     def widget(self, model_name: str = "AnyModel", kind: str = "viewer") -> str:
         for comm_id, state in reversed(list(self.comms.items())):
             if state.get("_model_name") == model_name and state.get("_kind") == kind:
@@ -111,7 +125,7 @@ def test_browser_messages_fetch_values_and_set_state(kernel: Kernel) -> None:
     kernel.customs.clear()
     kernel.comm_send(comm_id, {"method": "custom", "content": {
         "type": "fetch", "layer": "values", "start": 0, "stop": 6, "version": 1}})
-    (answer, buffers), = kernel.customs
+    (answer, buffers), = kernel.wait_customs(1)
     assert answer["type"] == "slab" and answer["dtype"] == "int16"
     values = decode_values(answer, buffers[0])
     expected = np.arange(6 * 20 * 30).reshape(6, 20, 30) - 900

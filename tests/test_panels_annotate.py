@@ -50,8 +50,7 @@ def test_erase_fill_and_undo(volume):
 
 def test_strokes_from_mouse_positions(volume):
     a = annotate(volume.scan)
-    width = float(a.image.layout.width.removesuffix("px"))
-    height = float(a.image.layout.height.removesuffix("px"))
+    height, width = a.widget.viewer.view_sizes["slice"]
     rows, cols = volume.scan.shape[1:]
     start = a.stroke_at(10.5 / cols * width, 20.5 / rows * height)
     a.stroke_at(30.5 / cols * width, 20.5 / rows * height, start=False)  # drag
@@ -96,4 +95,4 @@ def test_2d_annotation_and_public_name():
     a = mi.panels.annotate(image)
     a.paint((10, 15), radius_mm=2.0)
     assert a.labels.shape == (20, 30) and a.labels[10, 15] == 1
-    assert "mi-panel" in a._dom_classes
+    assert "mi-panel" in a.widget._dom_classes

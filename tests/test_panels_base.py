@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
+import time
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -18,7 +20,7 @@ from medinteract.errors import LoadError, ParameterError
 from medinteract.ops import Choice, FromImage, Range, gaussian, region_grow
 from medinteract.params import Image, ImageIn, Seed, Spacing
 from medinteract.panels import Panel, panel
-from medinteract.params.widgets import OptionalControl, ReadoutControl
+from medinteract.params.widgets import ReadoutControl, Slider
 
 TIMEOUT = 30  # seconds; only guards against a hang, never asserted on
 
@@ -63,31 +65,37 @@ def my_filter(image: ImageIn, *, spacing: Spacing = None,
 def test_a_users_function_becomes_a_panel(ct):
     p = panel(ct.scan, my_filter)
     c = p.controls
-    assert isinstance(c["strength"], widgets.FloatSlider)
+    assert isinstance(c["strength"], Slider) and not c["strength"].log
     assert (c["strength"].min, c["strength"].max, c["strength"].step) == (0.0, 5.0, 0.5)
     assert c["strength"].description == "strength (mm)"
-    assert isinstance(c["gain"], widgets.FloatLogSlider)
-    assert isinstance(c["passes"], widgets.IntSlider)
+    assert isinstance(c["gain"], Slider) and c["gain"].log
+    assert (c["gain"].min, c["gain"].max, c["gain"].value) == (0.01, 100.0, 1.0)
+    assert isinstance(c["passes"], Slider) and c["passes"].integer
+    assert c["passes"].value == 1 and isinstance(c["passes"].value, int)
     assert isinstance(c["flavour"], widgets.Dropdown) and c["flavour"].options == ("plain", "fancy")
     assert isinstance(c["style"], widgets.Dropdown) and c["style"].value == "b"
     assert isinstance(c["invert"], widgets.Checkbox)
     level = c["level"]
-    assert isinstance(level, OptionalControl) and level.value is None
-    assert level.inner.description == "level (HU)"  # the image's unit: a CT scan
+    assert isinstance(level, Slider) and level.optional and level.value is None
+    assert level.description == "level (HU)"  # the image's unit: a CT scan
     array = ct.scan.array
-    assert level.inner.min <= array.min() and level.inner.max >= array.max()
+    assert level.min <= array.min() and level.max >= array.max()
+    assert level.min <= level.start <= level.max
     assert isinstance(c["seed"], ReadoutControl)
     assert "spacing" not in c
     assert set(p.params) == {"strength", "gain", "passes", "flavour", "style", "invert",
                              "level", "seed"}
-    assert "mi-panel" in p._dom_classes and "mi-param-strength" in c["strength"]._dom_classes
+    assert "mi-panel" in p.widget._dom_classes
+    assert "mi-param-strength" in c["strength"]._dom_classes
 
     c["passes"].value = 3
     assert p.params["passes"] == 3
     assert np.array_equal(p.result, my_filter(ct.scan, passes=3))
-    level.none.value = False  # untick "none": the slider's value applies
-    assert p.params["level"] == level.inner.value
-    assert np.array_equal(p.result, my_filter(ct.scan, passes=3, level=level.inner.value))
+    level.value = level.start  # untick "none": the browser sends where the handle rests
+    assert p.params["level"] == level.start
+    assert np.array_equal(p.result, my_filter(ct.scan, passes=3, level=level.start))
+    p.params = {"level": None}  # code ticks "none"
+    assert level.value is None
 
 
 def test_moving_a_slider_updates_result_and_after_image(ct):
@@ -149,9 +157,9 @@ def test_an_op_that_raises_keeps_the_last_good_result(ct):
     p.controls["k"].value = 3
     assert p.result is good and np.array_equal(p.view.after.array, good)
     assert p.error == "ValueError: k = 3 is unlucky"
-    assert "unlucky" in p.status and "mi-status-error" in p._status._dom_classes
+    assert "unlucky" in p.status and "mi-status-error" in p.widget.status_line._dom_classes
     p.controls["k"].value = 4
-    assert p.error == "" and "mi-status-error" not in p._status._dom_classes
+    assert p.error == "" and "mi-status-error" not in p.widget.status_line._dom_classes
     assert np.array_equal(p.result, ct.scan.array * 4)
 
 
@@ -268,6 +276,14 @@ def test_preview_of_a_volume_is_the_shown_slice():
     assert np.all(p.result == 5.0)
 
 
+async def until(predicate: Any, timeout: float = TIMEOUT) -> None:
+    """Let the event loop run (as a kernel does between messages) until ``predicate()``."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.005)
+
+
 def test_preview_is_shown_while_full_result_runs():
     image = np.zeros((512, 512), np.float32)
     hold_full = threading.Event()
@@ -281,14 +297,20 @@ def test_preview_is_shown_while_full_result_runs():
             assert hold_full.wait(TIMEOUT)
         return np.full(array.shape, value, np.float32)
 
-    p = panel(image, two_speed, background=True, preview=True).wait(TIMEOUT)
-    p.params = {"value": 7.0}  # as a slider does: returns at once (set() would wait)
-    assert started_full.wait(TIMEOUT)
-    assert p.showing_preview and np.all(p.view.after.array == 7.0)
-    assert np.all(p.result == 0.0)  # .result is only ever a full result
-    hold_full.set()
-    p.wait(TIMEOUT)
-    assert not p.showing_preview and np.all(p.result == 7.0)
+    async def scenario() -> None:  # in an event loop, as in a kernel
+        p = panel(image, two_speed, background=True, preview=True)
+        await until(lambda: not p.busy)
+        p.params = {"value": 7.0}  # as a slider does: returns at once (set() would wait)
+        assert started_full.wait(TIMEOUT)
+        await until(lambda: p.showing_preview)  # the loop applied the preview
+        assert np.all(p.view.after.array == 7.0) and np.all(p.preview == 7.0)
+        assert np.all(p.result == 0.0)  # .result is only ever a full result
+        hold_full.set()
+        await until(lambda: not p.busy)
+        assert not p.showing_preview and np.all(p.result == 7.0)
+        assert np.all(p.view.after.array == 7.0)
+
+    asyncio.run(scenario())
 
 
 # -- chaining panels into a pipeline -----------------------------------------------------------
@@ -305,7 +327,7 @@ def test_chained_panels_build_a_pipeline(ct):
     smooth.set(sigma=2.0)
     assert np.array_equal(clean.result, clean.pipeline.run(ct.scan))
     assert clean.pipeline[0].params == {"sigma": 2.0}
-    assert clean.view in clean.children and "mi-panel" in clean._dom_classes
+    assert clean.view in clean.widget.children and "mi-panel" in clean.widget._dom_classes
 
 
 def test_set_waits_for_a_background_result(ct):
@@ -328,12 +350,17 @@ def test_preview_of_a_volume_is_shown_on_the_current_slice():
             assert hold_full.wait(TIMEOUT)
         return np.full(array.shape, value, np.float32)
 
-    p = panel(volume, two_speed, background=True, preview=True).wait(TIMEOUT)
-    p.view.index = 4
-    p.params = {"value": 7.0}
-    assert started_full.wait(TIMEOUT)
-    assert p.showing_preview
-    assert np.all(p.view.after.array[4] == 7.0) and np.all(p.view.after.array[3] == 0.0)
-    hold_full.set()
-    p.wait(TIMEOUT)
-    assert not p.showing_preview and np.all(p.view.after.array == 7.0)
+    async def scenario() -> None:
+        p = panel(volume, two_speed, background=True, preview=True)
+        await until(lambda: not p.busy)
+        p.view.index = 4  # the viewer's slice is the panel's
+        assert p.index == 4
+        p.params = {"value": 7.0}
+        assert started_full.wait(TIMEOUT)
+        await until(lambda: p.showing_preview)
+        assert np.all(p.view.after.array[4] == 7.0) and np.all(p.view.after.array[3] == 0.0)
+        hold_full.set()
+        await until(lambda: not p.busy)
+        assert not p.showing_preview and np.all(p.view.after.array == 7.0)
+
+    asyncio.run(scenario())

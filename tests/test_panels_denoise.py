@@ -30,8 +30,8 @@ def test_denoise_readouts(pair):
     first_psnr = p.psnr
     p.controls["size"].value = 5
     assert np.array_equal(p.result, median(noisy.scan, size=5))
-    assert p.psnr != first_psnr and "PSNR" in p._numbers.value and "SSIM" in p._numbers.value
-    assert "HU" in p._numbers.value
+    numbers = p.widget._numbers.value
+    assert p.psnr != first_psnr and "PSNR" in numbers and "SSIM" in numbers and "HU" in numbers
 
 
 def test_denoise_line_profile_and_difference(pair):
@@ -42,9 +42,10 @@ def test_denoise_line_profile_and_difference(pair):
     assert np.allclose(profile["before"], noisy.scan.array[row], atol=1e-3)
     assert np.allclose(profile["after"], p.result[row], atol=1e-3)
     assert profile["distance_mm"][-1] == pytest.approx((noisy.scan.shape[1] - 1) * 0.75)
-    png = p._profile.value
+    png = p.widget._profile.value
     p.profile_row = 10
-    assert p._profile.value != png and decode_png(p._profile.value).ndim == 3
+    assert p.widget._profile.value != png and decode_png(p.widget._profile.value).ndim == 3
+    assert p.widget.readouts.children[2].value == 10  # the row slider shows it
     p.view.mode = "difference"  # the difference image is the view's own mode
     assert p.view.mode == "difference"
 
@@ -56,7 +57,7 @@ def test_enhance_panel_maps_display_values_onto_the_window(pair):
     window = p.view.window
     shown = p.view.after.array
     assert shown.min() >= window.low - 1e-3 and shown.max() <= window.high + 1e-3
-    assert "RMS contrast" in p._numbers.value
+    assert "RMS contrast" in p.widget._numbers.value
     before = p.contrast
     p.set(low_percentile=20.0, high_percentile=80.0)
     assert p.contrast > before
@@ -95,10 +96,12 @@ def test_choose_switches_ops_and_keeps_their_parameters(pair):
     noisy, clean = pair
     c = choose(noisy.scan, "denoise", reference=clean.scan.array)
     assert c.op == "gaussian" and isinstance(c.panel, DenoisePanel)
-    assert "estimate_noise" not in [v for _, v in c._menu.options]  # a number, not a panel
+    menu = c.widget.menu
+    assert "estimate_noise" not in [v for _, v in menu.options]  # a number, not a panel
     c.panel.set(sigma=2.0)
-    c._menu.value = "median"  # pick another op from the menu
-    assert c.op == "median" and c.children[1] is c.panel and c.panel.psnr is not None
+    menu.value = "median"  # pick another op from the menu
+    assert c.op == "median" and c.widget.children[1] is c.panel.widget
+    assert c.panel.psnr is not None
     assert np.array_equal(c.result, median(noisy.scan, size=3))
     assert "median(image" in c.to_code()
     c.op = "gaussian"

@@ -33,12 +33,11 @@ def ph():
 # -- threshold ---------------------------------------------------------------------------------
 def test_threshold_panel_finds_the_nodules(ph):
     p = threshold(ph.scan)
-    p.controls["low"].none.value = False  # the "none" box: give low a value
-    p.controls["low"].inner.value = NODULE_THRESHOLD
+    p.controls["low"].value = NODULE_THRESHOLD  # untick "none" and move the slider
     assert p.params == {"low": NODULE_THRESHOLD, "high": None}
     assert p.objects == len(ph.table) == 4
     assert np.array_equal(p.result, ph.scan.array >= NODULE_THRESHOLD)
-    assert "4</b> connected objects" in p._count.value
+    assert "4</b> connected objects" in p.widget._count.value
     # measured areas match the ground truth within 10 % (pi r^2: partial volume at the edge)
     m = measure(ph.scan, p)
     areas = np.sort(m.result["area_mm2"].to_numpy())
@@ -52,15 +51,15 @@ def test_threshold_panel_finds_the_nodules(ph):
 
 def test_histogram_lines_move_with_the_threshold(ph):
     p = threshold(ph.scan, low=-500.0, high=500.0)
-    figure = p._histogram_figure
+    figure = p.widget.histogram_figure
     base = figure.pixels
-    first = decode_png(p._histogram.value)
+    first = decode_png(p.widget._histogram.value)
     assert first.shape == base.shape
     low_col, high_col = figure.column(-500.0), figure.column(500.0)
     assert tuple(first[first.shape[0] // 2, low_col]) == LOW_COLOR
     assert tuple(first[first.shape[0] // 2, high_col]) == HIGH_COLOR
     p.set(low=0.0)
-    second = decode_png(p._histogram.value)
+    second = decode_png(p.widget._histogram.value)
     assert tuple(second[second.shape[0] // 2, figure.column(0.0)]) == LOW_COLOR
     assert tuple(second[second.shape[0] // 2, low_col - 3]) == tuple(base[base.shape[0] // 2,
                                                                           low_col - 3])
@@ -85,7 +84,7 @@ def test_mask_overlay_follows_the_result(ph):
                       opacity=p.view.opacity)
     assert np.array_equal(after, expected)
     renders = p.view.render_count
-    top = p.controls["low"].inner.max  # the slider's top: no nodule reaches it
+    top = p.controls["low"].max  # the slider's top: no nodule reaches it
     p.set(low=top)
     assert np.array_equal(p.view.after_labels != 0, ph.scan.array >= top)
     assert p.view.render_count == renders + 1  # one render per change
@@ -96,8 +95,8 @@ def test_measure_table_has_units_and_follows_a_panel(ph):
     p = threshold(ph.scan, low=NODULE_THRESHOLD)
     m = measure(ph.scan, p)
     assert {"area_mm2", "equivalent_diameter_mm", "centroid_x_mm", "mean_HU"} <= set(m.result)
-    assert len(m.result) == 4 and "area_mm2" in m._table_html.value
-    p.set(low=p.controls["low"].inner.max)  # the measure panel follows the threshold panel
+    assert len(m.result) == 4 and "area_mm2" in m.widget.table_html.value
+    p.set(low=p.controls["low"].max)  # the measure panel follows the threshold panel
     assert len(m.result) == mi_ops.label(p.result).max() < 4
 
 
@@ -105,7 +104,7 @@ def test_measure_select_highlights_and_filter_updates_the_mask(ph, tmp_path: Pat
     m = measure(ph.scan, ph.nodules)
     assert len(m.result) == 4 and m.mask.max() == 4
     target = int(m.result.sort_values("area_mm2").iloc[-1]["label"])
-    m._select.value = target  # click a row
+    m.widget.region_list.value = target  # click a row
     assert m.selected == target
     shown = m.view.after_labels
     assert np.array_equal(shown == 2, ph.nodules == target)
@@ -118,10 +117,11 @@ def test_measure_select_highlights_and_filter_updates_the_mask(ph, tmp_path: Pat
     dropped = int(m.table.loc[m.table["area_mm2"].idxmin(), "label"])
     assert not (m.mask == dropped).any()
     assert np.array_equal(m.mask != 0, (ph.nodules != 0) & (ph.nodules != dropped))
-    assert m._column.value == "area_mm2" and m._range.value[0] == pytest.approx(cut)
-    m._range.value = (areas[0], areas[-1])  # the slider widens the filter again
+    view = m.widget
+    assert view.column_menu.value == "area_mm2" and view.range_slider.value[0] == cut
+    view.range_slider.value = (areas[0], areas[-1])  # the slider widens the filter again
     assert len(m.result) == 4
-    m._range.value = (cut, areas[-1])
+    view.range_slider.value = (cut, areas[-1])
 
     path = m.export_csv(tmp_path / "nodules.csv")
     assert [f.name for f in tmp_path.iterdir()] == ["nodules.csv"]
@@ -146,13 +146,13 @@ def test_ground_truth_scores_follow_the_slider(ph):
     truth = ph.nodules > 0
     g = ground_truth(ph.scan, "threshold", truth, low=NODULE_THRESHOLD)
     assert g.dice > 0.95 and g.iou > 0.9 and g.hausdorff_mm <= 1.5
-    assert "Dice" in g._numbers.value and "mm" in g._numbers.value
+    assert "Dice" in g.widget._numbers.value and "mm" in g.widget._numbers.value
     g.set(low=2400.0)  # too high: the nodules shrink
     assert g.dice < 0.9 and g.counts["FN"] > 0 and g.counts["FP"] == 0
     overlap = g.view.after_labels
     assert set(np.unique(overlap)) <= {0, 1, 3}  # TP and FN only
     assert np.array_equal(overlap == 3, truth & ~g.result)
-    g.set(low=g.controls["low"].inner.min)  # everything: all but the nodules is a false positive
+    g.set(low=g.controls["low"].min)  # everything: all but the nodules is a false positive
     assert g.counts["FN"] == 0 and g.hausdorff_mm > 10
 
 
@@ -164,13 +164,9 @@ def test_measure_refuses_intensities(ph):
 def test_chained_threshold_panel_follows_its_source(ph):
     smooth = mi_panel(ph.scan, "gaussian", sigma=0.5)
     t = threshold(smooth, low=NODULE_THRESHOLD)
-    first, view = t._histogram_figure, t.view
-    counts = view.image("before").render_count, view.image("after").render_count
+    first, view = t.widget.histogram_figure, t.view
     smooth.set(sigma=3.0)  # heavier smoothing lowers the nodules' peak values
-    assert t._histogram_figure is not first
+    assert t.widget.histogram_figure is not first
     assert t.view is view and np.array_equal(view.before.array, smooth.result)  # no rebuild
-    # the new input and its mask: one render of each pane
-    assert (view.image("before").render_count, view.image("after").render_count) == (
-        counts[0] + 1, counts[1] + 1)
     assert np.array_equal(t.result, smooth.result >= NODULE_THRESHOLD)
     assert np.array_equal(t.view.after_labels != 0, t.result)

@@ -168,10 +168,10 @@ def test_a_panel_widget_shows_exactly_the_value_held(name, value):
 def test_widget_bounds_of_image_parameters_come_from_the_same_formula():
     scan = Scan(np.linspace(-1024, 3071, 64, dtype=np.float32).reshape(8, 8), modality="CT")
     p = mi.panels.threshold(scan, low=-400.0)
-    inner = p.controls["low"].inner
-    assert (inner.min, inner.max, inner.step) == tuple(value_bounds(scan))[:3]
-    assert p.controls["low"].value == -400.0 == p.params["low"]
-    assert "HU" in inner.description
+    slider = p.controls["low"]
+    assert (slider.min, slider.max, slider.step) == tuple(value_bounds(scan))[:3]
+    assert slider.value == -400.0 == p.params["low"]
+    assert "HU" in slider.description
 
 
 # -- extending the table --------------------------------------------------------------------

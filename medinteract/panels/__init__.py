@@ -8,24 +8,18 @@ TP/FP/FN overlay), :func:`sweep` (small multiples over parameter values) and :fu
 (paint ground truth by hand, saved as NumPy or NIfTI aligned with the scan); :func:`choose`
 puts a menu of a category's ops above their panels.
 
+Every panel is headless state (:class:`~medinteract.panels.model.PanelModel`: ``params``,
+``result``, ``status``, ``error``, ``busy``, ...) that works in scripts without widgets;
+displaying it in a notebook shows its ipywidgets view (``panel.widget``,
+:mod:`medinteract.panels.views`). Results, status and errors are applied on the kernel's main
+thread. Every name is imported on first use (:mod:`lazy_loader`; see ``__init__.pyi``).
+
 >>> import numpy as np
 >>> p = panel(np.eye(32), "median", size=3)
 >>> print(p.to_code().splitlines()[0])
 from medinteract.ops import median
 """
 
-from medinteract.panels.annotating import AnnotatePanel, annotate
-from medinteract.panels.chooser import OpChooser, choose
-from medinteract.panels.base import BACKGROUND_MS, PREVIEW_MS, Panel, panel, summarize
-from medinteract.panels.denoising import DenoisePanel, EnhancePanel, denoise, enhance
-from medinteract.panels.measuring import MeasurePanel, measure
-from medinteract.panels.segmentation import ThresholdPanel, threshold
-from medinteract.panels.sweeping import Sweep, sweep
-from medinteract.panels.truth import GroundTruthPanel, ground_truth
+import lazy_loader as _lazy
 
-__all__ = [
-    "panel", "denoise", "enhance", "threshold", "measure", "ground_truth", "sweep", "annotate",
-    "choose", "Panel", "AnnotatePanel", "OpChooser", "DenoisePanel", "EnhancePanel",
-    "ThresholdPanel", "MeasurePanel",
-    "GroundTruthPanel", "Sweep", "summarize", "BACKGROUND_MS", "PREVIEW_MS",
-]
+__getattr__, __dir__, __all__ = _lazy.attach_stub(__name__, __file__)

@@ -1,51 +1,47 @@
-"""The one panel mechanism: an op's annotated parameters -> widgets -> op -> live before/after.
+"""The op panel: an op's annotated parameters -> live results, as headless state plus a view.
 
 :func:`panel` builds a :class:`Panel` for any op, registered or a user's own annotated function;
-the specific panels (:mod:`medinteract.panels.denoise`, ``segment``, ...) are thin subclasses
-adding readouts. State lives in traitlets (``params``, ``result``, ``status``, ``error``,
-``busy``, ``runtime_ms``), so it can be observed, linked and saved.
+the specific panels (:mod:`~medinteract.panels.denoising`, ``segmentation``, ...) are thin
+subclasses adding readouts. The panel is a :class:`~medinteract.panels.model.PanelModel`: its
+state is traitlets (``params``, ``result``, ``status``, ``error``, ``busy``, ``runtime_ms``,
+``preview``, ...) usable in a script without any widget; displayed in a notebook it shows its
+view (:class:`~medinteract.panels.views.OpPanelView`: parameter widgets, before/after, status,
+readouts), which only renders that state.
 
 Scheduling
 ----------
-Cheap ops run at once in the caller (a slider change returns with the new result shown).
-An op whose last full run took longer than :data:`BACKGROUND_MS` runs in one background thread
-with *latest value wins* (:class:`~medinteract.panels.worker.LatestWins`): a change while it
-runs marks that run stale, its result is dropped, and only the newest parameters run next.
-When the last full run took longer than :data:`PREVIEW_MS`, a fast preview (a downsampled
-2-D image, or only the displayed slice of a volume) is shown first and the full result follows.
-:meth:`Panel.wait` blocks until the panel is idle (for scripts and tests).
+Cheap ops run at once on the calling thread (a slider change returns with the new result).
+With an event loop to hand results to (a Jupyter kernel), an op whose last full run took longer
+than :data:`BACKGROUND_MS` runs in the background thread with *latest value wins*; when it took
+longer than :data:`PREVIEW_MS` and the panel is shown, a fast preview (a downsampled 2-D image,
+or only the shown slice of a volume) comes first and the full result follows. Results are
+applied on the kernel's main thread. :meth:`Panel.wait` (and :meth:`Panel.set`) block until the
+panel is idle, applying results on the waiting thread.
 """
 
 from __future__ import annotations
 
-import base64
-import html
 import json
-import time
 from os import PathLike
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Sequence, cast
 
-import ipywidgets as widgets
 import numpy as np
 import pandas as pd
 import traitlets
 
 from medinteract._atomic import write_atomic
-from medinteract.display import Compare, compare
-from medinteract.display.base import as_scan
-from medinteract.display.encode import downsample, encode_png
 from medinteract.errors import LoadError, ParameterError
+from medinteract.panels.model import PanelModel
 from medinteract.params import describe, output_kind, validate_params
-from medinteract.panels.worker import LatestWins
 from medinteract.pipeline import Pipeline, Step, resolve_op
-from medinteract.scan import Scan
+from medinteract.scan import Scan, Window
 
-__all__ = ["Panel", "panel", "BACKGROUND_MS", "PREVIEW_MS", "summarize"]
+__all__ = ["Panel", "panel", "BACKGROUND_MS", "PREVIEW_MS", "summarize", "display_array"]
 
-#: Ops whose last full run took longer than this (ms) run in the background thread.
+#: With an event loop, ops whose last full run took longer than this (ms) run in the background.
 BACKGROUND_MS = 50.0
-#: Ops whose last full run took longer than this (ms) show a fast preview first.
+#: Ops whose last full run took longer than this (ms) show a fast preview first (when shown).
 PREVIEW_MS = 100.0
 #: Longest side (pixels) of the downsampled 2-D preview input.
 PREVIEW_SIZE = 256
@@ -80,35 +76,55 @@ def summarize(value: Any, spacing: Sequence[float] | None = None) -> str:
     return f"{array.dtype} {shape}, range [{float(array.min()):.4g}, {float(array.max()):.4g}]"
 
 
-class _Request:
-    """Parameters of one requested computation and whether a preview should come first."""
+def display_array(out: Any, like: np.ndarray, window: Window) -> np.ndarray | None:
+    """An op output as values to show in ``window`` next to an input ``like`` (None when it is
+    not an image of the input's shape).
 
-    __slots__ = ("params", "preview")
+    Masks and label images become white (the window's top) on black (its bottom); display
+    values in [0, 1] (enhancement ops) are spread over the window; other images are as they are.
 
-    def __init__(self, params: dict[str, Any], preview: bool) -> None:
-        self.params = params
-        self.preview = preview
+    Examples
+    --------
+    >>> display_array(np.array([[True, False]]), np.zeros((1, 2)), Window(0.0, 100.0))
+    array([[ 50., -50.]], dtype=float32)
+    """
+    if not isinstance(out, np.ndarray) or out.shape != like.shape:
+        return None
+    low, high = window.low, window.high
+    if out.dtype == bool or np.issubdtype(out.dtype, np.integer):
+        return np.where(out != 0, np.float32(high), np.float32(low)).astype(np.float32)
+    out = out.astype(np.float32, copy=False)
+    if _is_unit_range(out) and not _is_unit_range(like):
+        return (np.float32(low) + out * np.float32(high - low)).astype(np.float32)
+    return out
 
 
-class Panel(widgets.VBox):
-    """An interactive panel for one op: parameter widgets, live before/after, status line.
+def scan_window(scan: Scan) -> Window:
+    """A scan's display window (every Scan has one once made)."""
+    return cast(Window, scan.window)
 
-    Create it with :func:`panel`. Traitlets: ``params`` (dict of the tunable parameters),
-    ``result`` (the last good full result), ``status`` (text of the status line), ``error``
-    (the last error message, ``""`` when the last run succeeded), ``busy``, ``runtime_ms``
-    (of the last full run), ``showing_preview``, ``run_count`` (full results shown) and
-    ``dropped_count`` (stale full results dropped).
+
+def _is_unit_range(array: np.ndarray) -> bool:
+    return array.size > 0 and float(array.min()) >= 0.0 and float(array.max()) <= 1.0
+
+
+class Panel(PanelModel):
+    """An interactive panel for one op: its parameters, its live result, its status.
+
+    Create it with :func:`panel`. This object is the panel's state and works without widgets
+    (scripts, tests, batch); displaying it shows its view (:attr:`widget`). Traitlets, besides
+    those of :class:`~medinteract.panels.model.PanelModel` (``result``, ``status``, ``error``,
+    ``busy``, ``runtime_ms``, ``run_count``, ``dropped_count``, ``axis``, ``index``):
+    ``params`` (a plain dict of the op's tunable parameters), ``preview`` (the fast preview
+    shown while a slow full result is computed, else None), ``showing_preview`` and
+    ``point_target`` (which point parameter a click on the image sets).
     """
 
     params = traitlets.Dict(help="The op's tunable parameters (a plain dict).")
-    result = traitlets.Any(None, allow_none=True, help="The last good full result.")
-    status = traitlets.Unicode("", help="The status line as text.")
-    error = traitlets.Unicode("", help="Message of the last failed run ('' when it succeeded).")
-    busy = traitlets.Bool(False, help="True while a computation is pending or running.")
-    runtime_ms = traitlets.Float(0.0, help="Duration of the last full run in ms.")
+    preview = traitlets.Any(None, allow_none=True,
+                            help="The preview on show while the full result runs (else None).")
     showing_preview = traitlets.Bool(False, help="True while the view shows a preview.")
-    run_count = traitlets.Int(0, help="Full results delivered so far.")
-    dropped_count = traitlets.Int(0, help="Stale results dropped so far.")
+    point_target = traitlets.Unicode("", help="The point parameter a click on the image sets.")
 
     def __init__(self, image: Any, op: str | Callable[..., Any], *, reference: Any = None,
                  spacing: Sequence[float] | None = None, background: bool | None = None,
@@ -116,67 +132,41 @@ class Panel(widgets.VBox):
                  display_size: int = 400, title: str | None = None,
                  **params: Any) -> None:
         self.func = resolve_op(op) if isinstance(op, str) else op
-        self.source: Panel | None = image if isinstance(image, Panel) else None
-        if self.source is not None:
-            self._original: Any = self.source._original
-            self.scan, self._op_input = self._from_source()
+        source = image if isinstance(image, Panel) else None
+        if source is not None and source.result is None:  # it is still computing
+            scan, self._op_input = source.scan, None
+            self._original: Any = source._original
+        elif source is not None:
+            scan, self._op_input = _chained_input(source, source.result)
+            self._original = source._original
         else:
-            self.scan = _input_scan(image, spacing)
-            self._original = self._op_input = self.scan
+            scan = _input_scan(image, spacing)
+            self._original = self._op_input = scan
+        name = self.func.__name__
+        label = title or getattr(getattr(self.func, "op_info", None), "label", None) \
+            or name.replace("_", " ")
+        super().__init__(scan, name=name, title=label)
         self.reference = reference
         self._background = background
         self._preview_mode = preview
-        self._described = [p for p in describe(self.func) if p.is_tunable]
-        self._syncing = False
-        self._dependents: list[Panel] = []
-        self._worker = LatestWins(self._work, name=f"medinteract-{self.func.__name__}",
-                                  on_idle=self._idle)
-        super().__init__()
-        self.add_class("mi-panel")
-        self.add_class(f"mi-panel-{self.func.__name__}")
-        start = {p.name: p.default for p in self._described}
+        #: The op's tunable parameters, described by their kinds.
+        self.described = [p for p in describe(self.func) if p.is_tunable]
+        #: Options of the view (compare mode and on-screen size).
+        self.view_options: dict[str, Any] = {"mode": mode, "display_size": display_size}
+        self.point_names = [p.name for p in self.described if p.kind == "point"]
+        if self.point_names:
+            self.point_target = self.point_names[0]
+        start = {p.name: p.default for p in self.described}
         start.update(params)
-        with self.hold_trait_notifications():
-            self.params = start
-
-        self.controls: dict[str, widgets.Widget] = {}
-        for p in self._described:
-            control = p.widget(self.params[p.name], self.scan)
-            if control is not None:
-                control.observe(self._control_changed(p.name), "value")
-                self.controls[p.name] = control
-        self._point_names = [p.name for p in self._described if p.kind == "point"]
-        self._point_target = None
-        if len(self._point_names) > 1:
-            self._point_target = widgets.ToggleButtons(options=self._point_names,
-                                                       description="click sets")
-            self._point_target.add_class("mi-point-target")
-
-        self._status = widgets.HTML()
-        self._status.add_class("mi-status")
-        self.view: Compare = compare(self.scan, self.scan.array, mode=mode,
-                                     display_size=display_size)
-        self._readout = widgets.HTML(layout=widgets.Layout(overflow="auto", max_width="100%"))
-        self._readout.add_class("mi-output-readout")
-        self.readouts = widgets.VBox([self._readout])
-        self.readouts.add_class("mi-readouts")
-        label = title or getattr(getattr(self.func, "op_info", None), "label", None) \
-            or self.func.__name__.replace("_", " ")
-        heading = widgets.HTML(f"<b>{html.escape(label)}</b>")
-        heading.add_class("mi-panel-title")
-        control_box = widgets.VBox([*([self._point_target] if self._point_target else []),
-                                    *self.controls.values()])
-        control_box.add_class("mi-controls")
-        self.children = [heading, control_box, self._status, self.view, self.readouts]
-        self._connect_clicks()
+        self.params = start
         self.observe(self._on_params, "params")
-        if self.source is not None:
-            self.source.observe(self._on_source_result, "result")
-            self.source._dependents.append(self)
-        if background:
-            self._schedule(dict(self.params))
+        if source is not None:
+            self._follow(source)
+        self.on_input(self.scan)
+        if source is not None and self._op_input is None:
+            self._set_status(f"waiting for the {source.name} panel's result…")
         else:
-            self._run_now(dict(self.params))
+            self._schedule(dict(self.params))
 
     # -- parameters ------------------------------------------------------------------------
     @traitlets.validate("params")
@@ -184,22 +174,16 @@ class Panel(widgets.VBox):
         merged = {**self.params, **proposal["value"]}
         return validate_params(self.func, merged, image=self.scan)
 
-    def _control_changed(self, name: str) -> Callable[[dict], None]:
-        def changed(change: dict) -> None:
-            if not self._syncing:
-                self.params = {**self.params, name: change["new"]}
-        return changed
+    @traitlets.validate("point_target")
+    def _valid_point_target(self, proposal: dict) -> str:
+        if proposal["value"] not in self.point_names:
+            raise traitlets.TraitError(f"{self.name} has no point parameter "
+                                       f"{proposal['value']!r}; it has {self.point_names}")
+        return proposal["value"]
 
     def _on_params(self, change: dict) -> None:
-        self._syncing = True
-        try:
-            for name, control in self.controls.items():
-                value = change["new"].get(name)
-                if control.value != value:
-                    control.value = value
-        finally:
-            self._syncing = False
-        self._schedule(dict(change["new"]))
+        if self._op_input is not None:
+            self._schedule(dict(change["new"]))
 
     def set(self, **params: Any) -> Panel:
         """Change some parameters (as moving their widgets would), wait for the result, and
@@ -209,126 +193,85 @@ class Panel(widgets.VBox):
         the background; use :meth:`wait` before reading :attr:`result`.
         """
         self.params = {**self.params, **params}
-        return self.wait(None)
+        self.wait(None)
+        return self
+
+    def pick(self, index: Sequence[int], name: str | None = None) -> tuple[int, ...]:
+        """Set a point parameter to a voxel (what a click on the image does).
+
+        Parameters
+        ----------
+        index : sequence of int
+            The voxel in array order.
+        name : str, optional
+            The point parameter (default: :attr:`point_target`).
+        """
+        if not self.point_names:
+            raise ValueError(f"{self.name} has no point parameter to set by clicking")
+        point = tuple(int(v) for v in index)
+        self.params = {**self.params, (name or self.point_target): point}
+        return point
 
     # -- scheduling ------------------------------------------------------------------------
-    def _heavy(self) -> bool:
+    def _in_background(self, request: Any) -> bool:
         if self._background is not None:
             return self._background
-        return self.runtime_ms > BACKGROUND_MS
+        return self.runtime_ms > BACKGROUND_MS and self._home.loop is not None
 
-    def _wants_preview(self) -> bool:
+    def _wants_preview(self, request: Any) -> bool:
         if self._preview_mode is False or not self._preview_possible():
             return False
-        return bool(self._preview_mode) or self.runtime_ms > PREVIEW_MS
+        return bool(self._preview_mode) or (self.runtime_ms > PREVIEW_MS
+                                            and self._widget is not None)
 
     def _preview_possible(self) -> bool:
         """A preview on a smaller input means the same only when no parameter is an index."""
-        kinds = {p.kind for p in self._described}
+        kinds = {p.kind for p in self.described}
         output = output_kind(self.func)
         return not kinds & {"point", "region"} and output in ("image", "mask", "labels", "same")
 
-    def _schedule(self, params: dict[str, Any]) -> None:
-        if self._heavy() or self._worker.busy:
-            self.busy = True
-            self._show_status("computing…", busy=True)
-            self._worker.submit(_Request(params, self._wants_preview()))
-        else:
-            self._run_now(params)
-
-    def _run_now(self, params: dict[str, Any]) -> None:
-        generation = self._worker.next_generation()
-        self.busy = True
-        try:
-            self._compute(params, generation, preview=False)
-        finally:
-            self.busy = self._worker.busy
-
-    def _idle(self) -> None:
-        self.busy = False
-
-    def _work(self, request: _Request, generation: int) -> None:
-        if request.preview:
-            self._compute(request.params, generation, preview=True)
-            if not self._worker.is_current(generation):
-                return
-        self._compute(request.params, generation, preview=False)
-
-    def wait(self, timeout: float | None = 60.0) -> Panel:
-        """Block until no computation is pending or running (here and in panels chained to
-        this one); return the panel.
-
-        Raises
-        ------
-        TimeoutError
-            When ``timeout`` seconds pass first.
-        """
-        if not self._worker.wait(timeout):
-            raise TimeoutError(f"the {self.func.__name__} panel was still busy after "
-                               f"{timeout} s")
-        for panel in self._dependents:  # chained panels follow this one's result
-            panel.wait(timeout)
-        return self
-
     # -- computing -------------------------------------------------------------------------
-    def _compute(self, params: dict[str, Any], generation: int, *, preview: bool) -> None:
-        step = Step(self.func, params)
-        started = time.perf_counter()
-        try:
-            if preview:
-                shown = self._preview(step)
-            else:
-                out = step.call(self._op_input, self._original, self.scan.spacing)
-        except Exception as error:  # the panel shows any op error and keeps its result
-            if preview:
-                return  # no preview then; the full run reports its own error
-            if self._worker.is_current(generation):
-                self._fail(error)
-            else:
-                self.dropped_count += 1
-            return
-        elapsed = (time.perf_counter() - started) * 1000
-        if not self._worker.is_current(generation):
-            if not preview:
-                self.dropped_count += 1
-            return
-        if preview:
-            if shown is not None and self._show(shown):
-                self.showing_preview = True
-            self._show_status(f"preview ({elapsed:.0f} ms), full result follows…", busy=True)
-            return
-        self._deliver(out, elapsed)
+    def _compute(self, params: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        out = Step(self.func, params).call(self._op_input, self._original, self.scan.spacing)
+        return out, self._readouts(out)
 
-    def _deliver(self, out: Any, elapsed: float) -> None:
+    def _readouts(self, out: Any) -> dict[str, Any]:
+        """Values of the readout traitlets for a result (pure; computed with the result and
+        applied together with it). Subclasses add theirs."""
+        return {}
+
+    def _deliver(self, request: Any, computed: tuple[Any, dict[str, Any]],
+                 elapsed_ms: float) -> None:
+        out, readouts = computed
         with self.hold_trait_notifications():
-            self.runtime_ms = elapsed
+            self.runtime_ms = elapsed_ms
             self.error = ""
-            self.result = out
-            self.run_count += 1
+            self.preview = None
             self.showing_preview = False
-        note = ""
-        if not self._show(out) and isinstance(out, np.ndarray) and out.shape != self.scan.shape:
-            note = " (not shown: the result's shape differs from the input's)"
-        self._readout.value = _readout_html(out)
-        self.on_result(out)
-        self._show_status(f"{elapsed:.0f} ms · {summarize(out, self.scan.spacing)}{note}")
+            self.result = out
+            for name, value in readouts.items():
+                setattr(self, name, value)
+            self.run_count += 1
+            note = ""
+            if isinstance(out, np.ndarray) and out.shape != self.scan.shape and \
+                    output_kind(self.func) != "table":
+                note = " (not shown: the result's shape differs from the input's)"
+            self._set_status(f"{elapsed_ms:.0f} ms · {summarize(out, self.scan.spacing)}{note}")
 
-    def _fail(self, error: Exception) -> None:
-        message = f"{type(error).__name__}: {error}"
-        self.error = message
+    def _on_failure(self) -> None:
+        self.preview = None
         self.showing_preview = False
-        if self.result is not None:
-            self._show(self.result)
-        self._show_status(message + " (showing the last good result)"
-                          if self.result is not None else message, error=True)
 
-    def _preview(self, step: Step) -> np.ndarray | None:
+    def _preview_for(self, params: dict[str, Any]) -> np.ndarray | None:
         """The op on a reduced input (a downsampled 2-D image, or the shown slice of a volume),
         as an output of the input's shape for display (None when it is not an array)."""
+        from medinteract.display.encode import downsample  # the display's own downsampling
+
+        step = Step(self.func, params)
         array = np.asarray(getattr(self._op_input, "array", self._op_input))
         spacing = self.scan.spacing
         if self.scan.is_volume:
-            axis, index = self.view.axis, self.view.index
+            axis, index = self.axis, self.index
             plane = np.take(array, index, axis=axis)
             plane_spacing = tuple(s for k, s in enumerate(spacing) if k != axis)
             out = np.asarray(step.call(plane, plane, plane_spacing))
@@ -351,94 +294,20 @@ class Panel(widgets.VBox):
         big = np.repeat(np.repeat(out, factor, axis=0), factor, axis=1)
         return big[:array.shape[0], :array.shape[1]]
 
-    def _show(self, out: Any) -> bool:
-        """Show an output in the *after* pane (one render); False when it cannot be shown.
-
-        With :meth:`display_labels` the input is shown with the labels drawn over it;
-        otherwise :meth:`display_array` gives the image.
-        """
-        labels = self.display_labels(out)
-        if labels is not None:
-            with self.view.batch():
-                if self.view.after is not self.scan:
-                    self.view.after = self.scan
-                self.view.after_labels = labels
-            return True
-        shown = self.display_array(out)
-        if shown is None:
-            return False
-        self.view.after = shown
-        return True
+    def _show_preview(self, request: Any, out: Any, elapsed_ms: float) -> None:
+        with self.hold_trait_notifications():
+            self.preview = out
+            self.showing_preview = True
+            self._set_status(f"preview ({elapsed_ms:.0f} ms), full result follows…")
 
     def display_labels(self, out: Any) -> np.ndarray | None:
-        """Labels to draw over the input in the *after* pane instead of showing ``out`` as an
-        image (None: show :meth:`display_array`). Subclasses showing masks override this."""
+        """Labels to draw over the input instead of showing ``out`` as an image (None: show
+        it as an image). Subclasses showing masks override this."""
         return None
 
     def display_array(self, out: Any) -> np.ndarray | None:
-        """The array shown as *after* for an op output (None when it cannot be shown).
-
-        Masks and label images are shown white on black in the view's window; display values
-        in [0, 1] (enhancement ops) are mapped onto the window; other images are shown as is.
-        """
-        if not isinstance(out, np.ndarray) or out.shape != self.scan.array.shape:
-            return None
-        low, high = self.view.window.low, self.view.window.high
-        if out.dtype == bool or np.issubdtype(out.dtype, np.integer):
-            return np.where(out != 0, np.float32(high), np.float32(low)).astype(np.float32)
-        out = out.astype(np.float32, copy=False)
-        if _is_unit_range(out) and not _is_unit_range(self.scan.array):
-            return (np.float32(low) + out * np.float32(high - low)).astype(np.float32)
-        return out
-
-    def on_result(self, result: Any) -> None:
-        """Called with every full result shown (subclasses update their readouts here)."""
-
-    # -- status ----------------------------------------------------------------------------
-    def _show_status(self, text: str, *, error: bool = False, busy: bool = False) -> None:
-        name = self.func.__name__
-        self.status = f"{name} · {text}"
-        colour = "#c62828" if error else ("#555" if busy else "#2e7d32")
-        self._status.value = (f"<span style='color:{colour}'><code>{html.escape(name)}</code> · "
-                              f"{html.escape(text)}</span>")
-        if error:
-            self._status.add_class("mi-status-error")
-        else:
-            self._status.remove_class("mi-status-error")
-
-    # -- clicks ----------------------------------------------------------------------------
-    def _connect_clicks(self) -> None:
-        if self._point_names:
-            self.view.on_click(self._on_click)
-
-    def _on_click(self, found: dict) -> None:
-        target = self._point_target.value if self._point_target else self._point_names[0]
-        self.params = {**self.params, target: tuple(found["index"])}
-
-    def click_at(self, x_px: float, y_px: float, *, width_px: float | None = None,
-                 height_px: float | None = None) -> tuple[int, ...] | None:
-        """Set the point parameter from a position on the *before* image (as a click does).
-
-        Parameters
-        ----------
-        x_px, y_px : float
-            Position relative to the image's top-left corner in CSS pixels.
-        width_px, height_px : float, optional
-            On-screen size of the image; defaults to the size the view set.
-
-        Returns
-        -------
-        tuple of int or None
-            The index set, or None when outside the image or the op has no point parameter.
-        """
-        if not self._point_names:
-            return None
-        found = self.view.probe_at(x_px, y_px, pane="before", width_px=width_px,
-                                   height_px=height_px)
-        if not found.get("inside"):
-            return None
-        self._on_click(found)
-        return tuple(found["index"])
+        """``out`` as values to show in the scan's window (see :func:`display_array`)."""
+        return display_array(out, self.scan.array, scan_window(self.scan))
 
     # -- pipeline, code, saving ------------------------------------------------------------
     @property
@@ -450,35 +319,8 @@ class Panel(widgets.VBox):
     def pipeline(self) -> Pipeline:
         """The :class:`~medinteract.pipeline.Pipeline` from the original image to
         :attr:`result`: the source panels' steps (for a chained panel) and this panel's."""
-        before = self.source.pipeline.steps if self.source is not None else ()
+        before = self.source.pipeline.steps if isinstance(self.source, Panel) else ()
         return Pipeline([*before, self.step])
-
-    # -- chaining --------------------------------------------------------------------------
-    def _from_source(self) -> tuple[Scan, np.ndarray]:
-        """The scan shown as *before* and the array fed to the op, from the source panel."""
-        source = self.source
-        result = source.result
-        shown = source.display_array(result) if isinstance(result, np.ndarray) else None
-        if shown is None:
-            raise ValueError(f"the {source.func.__name__} panel's result is not an image of "
-                             f"the input's shape, so it cannot feed another panel")
-        return source.scan.with_array(shown), result
-
-    def _on_source_result(self, change: dict) -> None:
-        try:
-            scan, op_input = self._from_source()
-        except ValueError as error:
-            self._fail(error)
-            return
-        self.scan, self._op_input = scan, op_input
-        self.on_input(scan)
-        with self.view.batch():  # a cheap op: the new before and after in one render each
-            self.view.before = scan
-            self._schedule(dict(self.params))
-
-    def on_input(self, scan: Scan) -> None:
-        """Called when a chained panel's input changed (``scan`` is the new *before*), before
-        the op runs on it; subclasses update what depends on the input here."""
 
     def to_code(self) -> str:
         """Plain Python reproducing :attr:`result` without widgets (see
@@ -518,40 +360,73 @@ class Panel(widgets.VBox):
             raise LoadError(path, str(error)) from None
         return self
 
-    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
-        """The live widget plus a PNG of the before/after view, so saved notebooks show it."""
-        return _with_snapshot(super()._repr_mimebundle_(**kwargs), self.view)
+    # -- chaining --------------------------------------------------------------------------
+    def _on_source_result(self, result: Any) -> None:
+        self.scan, self._op_input = _chained_input(self.source, result)  # type: ignore[arg-type]
+        self.on_input(self.scan)
+        self._schedule(dict(self.params))
+
+    def on_input(self, scan: Scan) -> None:
+        """Called with the input before the first run and whenever a chained panel's input
+        changed, before the op runs on it; subclasses update what depends on the input here."""
+
+    # -- the view --------------------------------------------------------------------------
+    def _make_view(self) -> Any:
+        from medinteract.panels.views import OpPanelView
+
+        return OpPanelView(self)
+
+    @property
+    def controls(self) -> dict[str, Any]:
+        """The view's parameter widgets by name; builds the view if needed."""
+        return self.widget.controls
+
+    def click_at(self, x_px: float, y_px: float, *, width_px: float | None = None,
+                 height_px: float | None = None) -> tuple[int, ...] | None:
+        """Set the point parameter from a position on the view's *before* image, as a click
+        does (see :meth:`pick` to set it from a voxel index).
+
+        Parameters
+        ----------
+        x_px, y_px : float
+            Position relative to the image's top-left corner in CSS pixels.
+        width_px, height_px : float, optional
+            On-screen size of the image; defaults to the size the view set.
+
+        Returns
+        -------
+        tuple of int or None
+            The index set, or None when outside the image or the op has no point parameter.
+        """
+        if not self.point_names:
+            return None
+        found = self.view.probe_at(x_px, y_px, pane="before", width_px=width_px,
+                                   height_px=height_px)
+        if not found.get("inside"):
+            return None
+        return self.pick(found["index"])
 
     def __repr__(self) -> str:
-        return f"<Panel {self.step!r} on {self.scan!r}>"
+        return f"<{type(self).__name__} {self.step!r} on {self.scan!r}>"
 
 
-def _with_snapshot(bundle: dict[str, Any] | None, view: Compare) -> dict[str, Any]:
-    bundle = dict(bundle or {})
-    bundle["image/png"] = base64.b64encode(encode_png(view.snapshot())).decode("ascii")
-    return bundle
-
-
-def _is_unit_range(array: np.ndarray) -> bool:
-    return array.size > 0 and float(array.min()) >= 0.0 and float(array.max()) <= 1.0
-
-
-def _readout_html(out: Any) -> str:
-    if isinstance(out, pd.DataFrame):
-        return out.head(50).to_html(float_format=lambda v: f"{v:.4g}", index=False,
-                                    classes="mi-table", border=0)
-    if isinstance(out, (dict, float, int, np.number)):
-        return f"<code>{html.escape(summarize(out))}</code>"
-    return ""
+def _chained_input(source: Panel, result: Any) -> tuple[Scan, Any]:
+    """The scan (what a chained panel shows as its input, in the source's window) and the
+    array fed to its op, from a source panel's result."""
+    shown = source.display_array(result) if isinstance(result, np.ndarray) else None
+    if shown is None:
+        raise ValueError(f"the {source.name} panel's result is not an image of the input's "
+                         "shape, so it cannot feed another panel")
+    return source.scan.with_array(shown), result
 
 
 def _input_scan(image: Any, spacing: Sequence[float] | None) -> Scan:
     if isinstance(image, Scan):
         return image if spacing is None else image.with_array(image.array, spacing=spacing)
     array = np.asarray(image)
-    if spacing is not None:
-        return Scan(array, spacing=spacing)
-    return as_scan(array)
+    if array.ndim not in (2, 3):
+        raise ValueError(f"a panel needs a 2-D image or a 3-D volume, got shape {array.shape}")
+    return Scan(array) if spacing is None else Scan(array, spacing=tuple(spacing))
 
 
 def panel(image: Any, op: str | Callable[..., Any], *, reference: Any = None,
@@ -568,22 +443,23 @@ def panel(image: Any, op: str | Callable[..., Any], *, reference: Any = None,
         :attr:`Panel.pipeline` / :meth:`Panel.to_code` cover the whole chain.
     op : str or callable
         A registered op's name (``"gaussian"``) or any function annotated with the
-        :mod:`medinteract.ops.params` vocabulary (a user's own too).
+        :mod:`medinteract.params` vocabulary (a user's own too).
     reference : Scan or array_like, optional
         A reference image or mask, for panels that compare against one.
     spacing : sequence of float, optional
         mm per array axis for an array input (overrides a Scan's).
     background : bool, optional
-        Run in the background thread always (True), never (False), or when the last run took
-        longer than :data:`BACKGROUND_MS` (None).
+        Run in the background thread always (True), never (False), or, in a kernel, when the
+        last run took longer than :data:`BACKGROUND_MS` (None).
     preview : bool, optional
-        Show a fast preview first always (True), never (False), or when the last run took
-        longer than :data:`PREVIEW_MS` (None). Only for ops without index parameters.
+        Show a fast preview first always (True), never (False), or when the panel is shown
+        and the last run took longer than :data:`PREVIEW_MS` (None). Only for ops without
+        index parameters.
     mode : str
         Compare mode of the view (``"side-by-side"``, ``"curtain"``, ``"blend"``,
         ``"difference"``).
     display_size : int
-        On-screen size of each image in CSS pixels.
+        On-screen size of each image of the view in CSS pixels.
     **params
         Starting parameter values (the op's defaults otherwise).
 

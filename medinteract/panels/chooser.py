@@ -1,5 +1,8 @@
 """One widget, many ops: a menu of the ops of a category, each shown as its own panel.
 
+:class:`OpChooser` is headless state (the chosen op and one panel per op tried); its view
+(:class:`~medinteract.panels.views.ChooserView`) is a dropdown above the chosen panel's view.
+
 >>> import numpy as np
 >>> c = choose(np.eye(16), "denoise")
 >>> c.op, type(c.panel).__name__
@@ -12,12 +15,12 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-import ipywidgets as widgets
 import traitlets
 
 from medinteract.ops import list_ops
 from medinteract.panels.base import Panel, panel
 from medinteract.panels.denoising import DenoisePanel, EnhancePanel
+from medinteract.panels.model import HasView
 
 __all__ = ["OpChooser", "choose"]
 
@@ -33,49 +36,48 @@ _FIRST = {"denoise": "gaussian", "enhance": "window", "segment": "threshold",
           "morphology": "opening", "preprocess": "clip_hu"}
 
 
-class OpChooser(widgets.VBox):
-    """A dropdown of ops and the panel of the chosen one; create it with :func:`choose`.
+class OpChooser(HasView):
+    """The ops of a category and the panel of the chosen one; create it with :func:`choose`.
 
     Traitlets: ``op`` (the chosen op's name). :attr:`panel` is the current panel; its
-    ``result``, ``params`` and ``to_code()`` are those of the chosen op.
+    ``result``, ``params`` and ``to_code()`` are those of the chosen op. Each op's panel is
+    made when first chosen and keeps its parameters while another op is shown.
     """
 
     op = traitlets.Unicode(help="Name of the chosen op.")
 
     def __init__(self, image: Any, category: str, *, ops: list[str] | None = None,
                  op: str | None = None, **kwargs: Any) -> None:
+        super().__init__()
         table = list_ops(category)
         table = table[table["output"] != "value"]  # numbers are readouts, not panels
         names = list(ops) if ops is not None else list(table["name"])
         if not names:
             raise ValueError(f"no ops in category {category!r}")
         labels = dict(zip(table["name"], table["label"]))
+        #: The category.
+        self.category = category
+        #: ``(label, name)`` of each op offered, in menu order.
+        self.options = [(labels.get(n, n), n) for n in names]
         self._image = image
         self._kwargs = kwargs
         self._factory = _FACTORIES.get(category, panel)
         self._cache: dict[str, Panel] = {}
-        super().__init__()
-        self.add_class("mi-chooser")
-        self._menu = widgets.Dropdown(options=[(labels.get(n, n), n) for n in names],
-                                      description=category)
-        self._menu.add_class("mi-op-menu")
-        traitlets.link((self._menu, "value"), (self, "op"))
         self.op = op or (_FIRST[category] if _FIRST.get(category) in names else names[0])
 
     @traitlets.validate("op")
     def _valid_op(self, proposal: dict) -> str:
-        options = [value for _, value in self._menu.options]
-        if proposal["value"] not in options:
+        names = [name for _, name in self.options]
+        if proposal["value"] not in names:
             raise traitlets.TraitError(f"unknown op {proposal['value']!r}; choose from "
-                                       f"{', '.join(options)}")
+                                       f"{', '.join(names)}")
         return proposal["value"]
 
     @traitlets.observe("op")
-    def _show(self, change: dict) -> None:
+    def _make_panel(self, change: dict) -> None:
         name = change["new"]
         if name not in self._cache:  # each op's panel keeps its parameters when you come back
             self._cache[name] = self._factory(self._image, name, **self._kwargs)
-        self.children = [self._menu, self._cache[name]]
 
     @property
     def panel(self) -> Panel:
@@ -90,6 +92,11 @@ class OpChooser(widgets.VBox):
     def to_code(self) -> str:
         """The chosen panel's code (see :meth:`Panel.to_code`)."""
         return self.panel.to_code()
+
+    def _make_view(self) -> Any:
+        from medinteract.panels.views import ChooserView
+
+        return ChooserView(self)
 
 
 def choose(image: Any, category: str, *, ops: list[str] | None = None, op: str | None = None,

@@ -2,7 +2,9 @@
 
 Select a row (label) to highlight its object; filter by a column's range to keep only the
 objects inside it (the objects drawn over the image and :attr:`MeasurePanel.mask` follow);
-export the (filtered) table as CSV, written atomically.
+export the (filtered) table as CSV, written atomically. The panel is headless state like every
+panel; its view (:class:`~medinteract.panels.views.MeasureView`) holds the list, the filter
+controls and the image.
 
 >>> import medinteract as mi
 >>> ph = mi.data.phantom(shape=(96, 96), n_nodules=2, nodule_hu=2500.0, seed=2)
@@ -13,35 +15,34 @@ export the (filtered) table as CSV, written atomically.
 
 from __future__ import annotations
 
-import html
 from os import PathLike
 from pathlib import Path
 from typing import Any
 
-import ipywidgets as widgets
 import numpy as np
 import pandas as pd
 import traitlets
 
 from medinteract._atomic import write_atomic
-from medinteract.display import compare
-from medinteract.display.base import as_scan
 from medinteract.ops import label as label_op
 from medinteract.ops import region_table
-from medinteract.panels.base import Panel, _with_snapshot
+from medinteract.panels.base import _input_scan
+from medinteract.panels.model import PanelModel
 from medinteract.pipeline import Pipeline, Step
 
 __all__ = ["MeasurePanel", "measure"]
 
-_SELECTED = 2  # label colour of the selected object (orange); others are 1 (blue)
+SELECTED = 2  # label colour of the selected object (orange); the other kept ones are 1 (blue)
 
 
-class MeasurePanel(widgets.VBox):
+class MeasurePanel(PanelModel):
     """Region measurements of a label image (or mask, or a panel's mask result).
 
-    Traitlets: ``table`` (all regions), ``result`` (the filtered table), ``selected`` (the
-    highlighted label, 0 for none), ``filter_column`` and ``filter_range`` (``(min, max)``
-    in that column's unit; ``()`` for no filter).
+    Traitlets, besides those of :class:`~medinteract.panels.model.PanelModel`: ``table`` (all
+    regions), ``result`` (the table after filtering), ``selected`` (the highlighted label, 0
+    for none; must be one of the kept objects), ``filter_column`` and ``filter_range``
+    (``(min, max)`` in that column's unit; ``()`` for no filter). :attr:`labels` is the label
+    image measured.
 
     Parameters
     ----------
@@ -53,62 +54,45 @@ class MeasurePanel(widgets.VBox):
     """
 
     table = traitlets.Any(None, allow_none=True, help="Region table of all objects.")
-    result = traitlets.Any(None, allow_none=True, help="The table after filtering.")
     selected = traitlets.Int(0, help="Label of the highlighted object (0 = none).")
     filter_column = traitlets.Unicode("", help="Column the filter applies to ('' = none).")
     filter_range = traitlets.Tuple(help="(min, max) kept in filter_column; () = no filter.")
 
     def __init__(self, image: Any, labels: Any, *, display_size: int = 400) -> None:
-        super().__init__()
-        self.add_class("mi-panel")
-        self.add_class("mi-panel-measure")
-        self.scan = as_scan(image)
-        self.source = labels if isinstance(labels, Panel) else None
-        # before: the image; after: the kept objects (blue) and the selected one (orange)
-        self.view = compare(self.scan, self.scan, display_size=display_size)
-        self.view.opacity = 0.5
-        self.labels = np.zeros(self.scan.shape, np.int32)
-        self._status = widgets.HTML()
-        self._status.add_class("mi-status")
-        self._table_html = widgets.HTML(layout=widgets.Layout(overflow="auto",
-                                                              max_width="100%"))
-        self._table_html.add_class("mi-region-table")
-        self._select = widgets.Select(options=[("none", 0)], value=0, rows=8,
-                                      description="object")
-        self._select.add_class("mi-region-select")
-        traitlets.link((self._select, "value"), (self, "selected"))
-        self._column = widgets.Dropdown(options=[("(no filter)", "")], value="",
-                                        description="filter by")
-        self._column.add_class("mi-filter-column")
-        self._range = widgets.FloatRangeSlider(description="keep", continuous_update=True,
-                                               readout_format=".4g",
-                                               layout=widgets.Layout(width="420px"))
-        self._range.add_class("mi-filter-range")
-        self._column.observe(self._on_column, "value")
-        self._range.observe(self._on_range, "value")
-        self._csv_path = widgets.Text(value="regions.csv", description="CSV file")
-        self._csv_button = widgets.Button(description="export CSV")
-        self._csv_button.add_class("mi-export-csv")
-        self._csv_button.on_click(lambda _: self._export_clicked())
-        self._syncing = False
-        self.children = [
-            widgets.HTML("<b>Measure regions</b>"), self._status,
-            widgets.HBox([self._column, self._range]),
-            widgets.HBox([self._select, widgets.HTML(
-                "<i>after</i>: kept objects in blue, the selected one in orange")]),
-            self.view,
-            self._table_html,
-            widgets.HBox([self._csv_path, self._csv_button]),
-        ]
-        if self.source is not None:
-            self.source.observe(lambda change: self.set_labels(change["new"]), "result")
-            self.set_labels(self.source.result)
-        else:
-            self.set_labels(labels)
+        scan = _input_scan(image, None)
+        super().__init__(scan, name="measure", title="Measure regions")
+        #: Options of the view (on-screen size of each image).
+        self.view_options: dict[str, Any] = {"display_size": display_size}
+        #: The label image measured (0 = background).
+        self.labels = np.zeros(scan.shape, np.int32)
+        self._was_mask = False
+        self._filtering = False
+        if isinstance(labels, PanelModel):
+            self._follow(labels)
+            if labels.result is None:  # it is still computing
+                self._set_status(f"waiting for the {labels.name} panel's result…")
+                return
+            labels = labels.result
+        self.set_labels(labels)
 
     # -- data ------------------------------------------------------------------------------
     def set_labels(self, labels: Any) -> None:
-        """Measure a new label image or mask (keeps the filter column, resets the range)."""
+        """Measure a new label image or mask (keeps the filter column, resets its range).
+
+        Raises
+        ------
+        ValueError
+            When the labels do not fit the image or are not a mask or label image (the panel
+            shows the error too and keeps its last table).
+        """
+        try:
+            checked = self._checked_labels(labels)
+        except ValueError as error:
+            self.fail(error)
+            raise
+        self._schedule(checked)
+
+    def _checked_labels(self, labels: Any) -> np.ndarray:
         array = np.asarray(getattr(labels, "array", labels))
         if array.shape != self.scan.shape:
             raise ValueError(f"labels of shape {array.shape} do not match the image's "
@@ -116,18 +100,50 @@ class MeasurePanel(widgets.VBox):
         if array.dtype != bool and not np.issubdtype(array.dtype, np.integer):
             raise ValueError(f"measure needs a mask or a label image, got {array.dtype} values "
                              "(threshold or label the image first)")
-        self._was_mask = array.dtype == bool
-        self.labels = label_op(array) if self._was_mask else np.asarray(array, dtype=np.int32)
-        self.table = region_table(self.scan, self.labels)
-        numeric = [c for c in self.table.columns if c != "label"
-                   and pd.api.types.is_numeric_dtype(self.table[c])]
+        return array
+
+    def _on_source_result(self, result: Any) -> None:
+        self._schedule(self._checked_labels(result))
+
+    def _compute(self, array: np.ndarray) -> tuple[bool, np.ndarray, pd.DataFrame]:
+        was_mask = array.dtype == bool
+        labels = label_op(array) if was_mask else np.asarray(array, dtype=np.int32)
+        return was_mask, labels, region_table(self.scan, labels)
+
+    def _deliver(self, request: Any, out: tuple[bool, np.ndarray, pd.DataFrame],
+                 elapsed_ms: float) -> None:
+        was_mask, labels, table = out
         with self.hold_trait_notifications():
-            self._column.options = [("(no filter)", "")] + [(c, c) for c in numeric]
-            if self.filter_column not in numeric:
-                self.filter_column = ""
-        self._column.value = self.filter_column
-        self._reset_range()
-        self._apply()
+            self._was_mask, self.labels = was_mask, labels
+            self.runtime_ms = elapsed_ms
+            self.error = ""
+            self.table = table
+            numeric = self.numeric_columns()
+            self._filtering = True
+            try:
+                if self.filter_column not in numeric:
+                    self.filter_column = ""
+                self.filter_range = self.column_range(self.filter_column)
+            finally:
+                self._filtering = False
+            self._apply_filter()
+            self.run_count += 1
+
+    def numeric_columns(self) -> list[str]:
+        """The columns a filter can use (numeric, not the label)."""
+        if self.table is None:
+            return []
+        return [c for c in self.table.columns if c != "label"
+                and pd.api.types.is_numeric_dtype(self.table[c])]
+
+    def column_range(self, column: str) -> tuple[float, ...]:
+        """``(min, max)`` of a column's finite values (``()`` for no column or no rows)."""
+        if not column or self.table is None or not len(self.table):
+            return ()
+        values = self.table[column].to_numpy(dtype=float)
+        values = values[np.isfinite(values)]
+        low, high = (float(values.min()), float(values.max())) if values.size else (0.0, 1.0)
+        return (low, high if high > low else low + 1.0)
 
     @property
     def mask(self) -> np.ndarray:
@@ -135,58 +151,47 @@ class MeasurePanel(widgets.VBox):
         kept = self.result["label"].to_numpy() if self.result is not None else []
         return np.where(np.isin(self.labels, kept), self.labels, 0).astype(np.int32)
 
+    def display_labels(self) -> np.ndarray:
+        """What views draw over the image: kept objects 1 (blue), the selected one 2 (orange)."""
+        shown = (self.mask != 0).astype(np.uint8)
+        if self.selected:
+            shown[self.labels == self.selected] = SELECTED
+        return shown
+
     # -- filter ----------------------------------------------------------------------------
-    def _reset_range(self) -> None:
-        column = self.filter_column
-        self._syncing = True
-        try:
-            if not column or not len(self.table):
-                self._range.disabled = True
-                self.filter_range = ()
-                return
-            values = self.table[column].to_numpy(dtype=float)
-            values = values[np.isfinite(values)]
-            low, high = (float(values.min()), float(values.max())) if values.size else (0, 1)
-            if high <= low:
-                high = low + 1.0
-            self._range.disabled = False
-            if low > self._range.max:  # order the updates so min never exceeds max
-                self._range.max, self._range.min = high, low
-            else:
-                self._range.min, self._range.max = low, high
-            self._range.step = (high - low) / 200
-            self._range.value = (low, high)
-            self.filter_range = (low, high)
-        finally:
-            self._syncing = False
+    @traitlets.validate("filter_column")
+    def _valid_filter_column(self, proposal: dict) -> str:
+        column = proposal["value"]
+        if column and column not in self.numeric_columns():
+            raise traitlets.TraitError(f"cannot filter by {column!r}; numeric columns: "
+                                       f"{', '.join(self.numeric_columns())}")
+        return column
 
-    def _on_column(self, change: dict) -> None:
-        if self._syncing:
-            return
-        self.filter_column = change["new"]
-
-    def _on_range(self, change: dict) -> None:
-        if not self._syncing:
-            self.filter_range = tuple(change["new"])
+    @traitlets.validate("filter_range")
+    def _valid_filter_range(self, proposal: dict) -> tuple:
+        value = tuple(float(v) for v in proposal["value"])
+        if value and (len(value) != 2 or value[0] > value[1]):
+            raise traitlets.TraitError(f"filter_range must be (min, max) with min <= max or "
+                                       f"(), got {proposal['value']!r}")
+        return value
 
     @traitlets.observe("filter_column")
     def _filter_column_changed(self, change: dict) -> None:
-        if self._column.value != change["new"]:
-            self._column.value = change["new"]
-        if self.table is not None:
-            self._reset_range()
-            self._apply()
+        if not self._filtering and self.table is not None:
+            self.guard(self._reset_filter)
+
+    def _reset_filter(self) -> None:
+        self._filtering = True
+        try:
+            self.filter_range = self.column_range(self.filter_column)
+        finally:
+            self._filtering = False
+        self._apply_filter()
 
     @traitlets.observe("filter_range")
     def _filter_range_changed(self, change: dict) -> None:
-        if not self._syncing and self.table is not None:
-            if change["new"] and tuple(self._range.value) != tuple(change["new"]):
-                self._syncing = True
-                try:
-                    self._range.value = tuple(change["new"])
-                finally:
-                    self._syncing = False
-            self._apply()
+        if not self._filtering and self.table is not None:
+            self.guard(self._apply_filter)
 
     def filter(self, column: str, minimum: float | None = None,
                maximum: float | None = None) -> pd.DataFrame:
@@ -194,67 +199,63 @@ class MeasurePanel(widgets.VBox):
         if column not in self.table.columns:
             raise ValueError(f"no column {column!r}; columns: {', '.join(self.table.columns)}")
         self.filter_column = column
-        low, high = self._range.value
-        self.filter_range = (low if minimum is None else float(minimum),
-                             high if maximum is None else float(maximum))
+        low, high = self.filter_range or self.column_range(column)
+        low = low if minimum is None else float(minimum)
+        high = high if maximum is None else float(maximum)
+        if maximum is None:  # a minimum above the range keeps nothing
+            high = max(high, low)
+        if minimum is None:
+            low = min(low, high)
+        self.filter_range = (low, high)
         return self.result
 
-    def _apply(self) -> None:
+    def _apply_filter(self) -> None:
         table = self.table
         if self.filter_column and self.filter_range:
             low, high = self.filter_range
             values = table[self.filter_column]
             table = table[(values >= low) & (values <= high)]
-        self.result = table.reset_index(drop=True)
-        options = [("none", 0)] + [
-            (f"{int(row.label)}: " + _row_summary(row), int(row.label))
-            for row in self.result.itertuples()]
-        keep = self.selected if self.selected in {v for _, v in options} else 0
-        self._select.options = options
-        self._select.value = keep
-        self.selected = keep
-        unit = "mm²" if not self.scan.is_volume else "mm³"
-        filt = (f" · kept {len(self.result)} with {self.filter_range[0]:.4g} ≤ "
+        result = table.reset_index(drop=True)
+        with self.hold_trait_notifications():
+            if self.selected and self.selected not in set(result["label"]):
+                self.selected = 0
+            self.result = result
+            self._set_status(self._summary())
+
+    def _summary(self) -> str:
+        unit = "mm³" if self.scan.is_volume else "mm²"
+        kept = (f" · kept {len(self.result)} with {self.filter_range[0]:.4g} ≤ "
                 f"{self.filter_column} ≤ {self.filter_range[1]:.4g}"
                 if self.filter_column and self.filter_range else "")
         total = self.table[self.table.columns[2]].sum() if len(self.table) else 0.0
-        self._status.value = html.escape(
-            f"{len(self.table)} objects, total {total:.1f} {unit}{filt}").join(
-                ("<code>", "</code>"))
-        self._table_html.value = self.result.head(100).to_html(
-            index=False, border=0, classes="mi-table", float_format=lambda v: f"{v:.4g}")
-        self._show()
+        return f"{len(self.table)} objects, total {total:.1f} {unit}{kept}"
 
     # -- selection -------------------------------------------------------------------------
+    @traitlets.validate("selected")
+    def _valid_selected(self, proposal: dict) -> int:
+        label = int(proposal["value"])
+        kept = set() if self.result is None else set(int(v) for v in self.result["label"])
+        if label and label not in kept:
+            raise traitlets.TraitError(f"label {label} is not one of the kept objects "
+                                       f"{sorted(kept)} (0 selects none)")
+        return label
+
     @traitlets.observe("selected")
     def _selected_changed(self, change: dict) -> None:
         label = change["new"]
         if label and self.scan.is_volume and self.table is not None:
             rows = self.table[self.table["label"] == label]
             if len(rows):
-                spacing = self.scan.spacing[self.view.axis]
-                axis_name = "zyx"[self.view.axis]
-                self.view.index = int(round(rows.iloc[0][f"centroid_{axis_name}_mm"] / spacing))
-        self._show()
-
-    def _show(self) -> None:
-        shown = (self.mask != 0).astype(np.uint8)
-        if self.selected:
-            shown[self.labels == self.selected] = _SELECTED
-        self.view.after_labels = shown
+                axis_name = "zyx"[self.axis]
+                centre_mm = rows.iloc[0][f"centroid_{axis_name}_mm"]
+                self.index = int(round(centre_mm / self.scan.spacing[self.axis]))
 
     # -- output ----------------------------------------------------------------------------
     def export_csv(self, path: str | PathLike[str]) -> Path:
         """Write the filtered table as CSV (atomically) and return the path."""
         path = write_atomic(path, self.result.to_csv(index=False))
-        self._status.value += f" · <code>wrote {html.escape(Path(path).name)}</code>"
+        self._set_status(f"{self._summary()} · wrote {Path(path).name}")
         return path
-
-    def _export_clicked(self) -> None:
-        try:
-            self.export_csv(self._csv_path.value)
-        except OSError as error:
-            self._status.value = f"<span style='color:#c62828'>{html.escape(str(error))}</span>"
 
     def to_code(self) -> str:
         """Plain Python reproducing :attr:`result`.
@@ -263,7 +264,7 @@ class MeasurePanel(widgets.VBox):
         and ``spacing``); with a label image given directly it expects ``labels`` bound too.
         """
         if self.source is not None:
-            pipeline = Pipeline(self.source.pipeline.steps)
+            pipeline = Pipeline(self.source.pipeline.steps)  # type: ignore[attr-defined]
             if self._was_mask:
                 pipeline.append(Step("label"))
             pipeline.append(Step("region_table"))
@@ -280,20 +281,15 @@ class MeasurePanel(widgets.VBox):
                      f"(result[{self.filter_column!r}] <= {high!r})].reset_index(drop=True)\n")
         return code
 
+    def _make_view(self) -> Any:
+        from medinteract.panels.views import MeasureView
 
-    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
-        """The live widget plus a PNG of the image and its objects, so saved notebooks show it."""
-        return _with_snapshot(super()._repr_mimebundle_(**kwargs), self.view)
+        return MeasureView(self)
 
     def __repr__(self) -> str:
+        if self.table is None:
+            return "<MeasurePanel (no labels measured yet)>"
         return f"<MeasurePanel {len(self.table)} objects, {len(self.result)} kept>"
-
-
-def _row_summary(row: Any) -> str:
-    size = getattr(row, "area_mm2", None)
-    if size is not None:
-        return f"{size:.1f} mm²"
-    return f"{getattr(row, 'volume_mm3', 0.0):.1f} mm³"
 
 
 def measure(image: Any, labels: Any, *, display_size: int = 400) -> MeasurePanel:

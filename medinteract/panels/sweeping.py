@@ -14,7 +14,7 @@ own function), all in one window so tiles compare fairly; the whole grid is one 
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Sequence, cast
 
 import ipywidgets as widgets
 import numpy as np
@@ -22,7 +22,7 @@ import pandas as pd
 
 from medinteract.display.base import as_scan
 from medinteract.ops import dice, hausdorff_distance, iou, psnr, ssim
-from medinteract.panels.base import _is_unit_range
+from medinteract.panels.base import _is_unit_range, scan_window
 from medinteract.panels.figures import grid_png
 from medinteract.pipeline import Pipeline, Step, resolve_op
 from medinteract.scan import Scan
@@ -127,6 +127,7 @@ def sweep(image: Any, op: str | Callable[..., Any], param: str, values: Sequence
         if reference is None:
             raise ValueError(f"the {metric!r} metric needs a reference")
     ref = None if reference is None else np.asarray(getattr(reference, "array", reference))
+    window = scan_window(scan)
     records, results, steps = [], [], []
     tiles, titles, captions = [], [], []
     for row_value in rows:
@@ -144,8 +145,8 @@ def sweep(image: Any, op: str | Callable[..., Any], param: str, values: Sequence
             if metric is not None:
                 name = metric if isinstance(metric, str) else getattr(metric, "__name__",
                                                                        "metric")
-                score = (METRICS[metric](out, ref, scan.spacing) if isinstance(metric, str)
-                         else float(metric(out)))
+                score = (METRICS[metric](out, cast(np.ndarray, ref), scan.spacing)
+                         if isinstance(metric, str) else float(metric(out)))
                 record[name] = score
                 caption = f"{name} {score:.3g}"
             records.append(record)
@@ -153,10 +154,10 @@ def sweep(image: Any, op: str | Callable[..., Any], param: str, values: Sequence
             steps.append(step)
             shown = np.asarray(out)
             if shown.dtype == bool or np.issubdtype(shown.dtype, np.integer):
-                shown = np.where(shown != 0, scan.window.high, scan.window.low)
+                shown = np.where(shown != 0, window.high, window.low)
             elif _is_unit_range(shown) and not _is_unit_range(scan.array):
                 # display values (enhancement ops) spread over the window, as panels show them
-                shown = scan.window.low + shown.astype(np.float32) * scan.window.width
+                shown = window.low + shown.astype(np.float32) * window.width
             tile_row.append(_shown_slice(shown, scan, index))
             title_row.append(", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
                                        for k, v in record.items()
@@ -166,7 +167,7 @@ def sweep(image: Any, op: str | Callable[..., Any], param: str, values: Sequence
         titles.append(title_row)
         captions.append(caption_row)
     spacing = scan.spacing[-2:]
-    png = grid_png(tiles, scan.window, titles=titles, captions=captions, tile_px=tile_px,
+    png = grid_png(tiles, window, titles=titles, captions=captions, tile_px=tile_px,
                    aspect=spacing[0] / spacing[1])
     return Sweep(pd.DataFrame.from_records(records), results, steps, png)
 

@@ -9,10 +9,8 @@
 
 from __future__ import annotations
 
-import html
 from typing import Any, Callable
 
-import ipywidgets as widgets
 import numpy as np
 import traitlets
 
@@ -32,32 +30,27 @@ class GroundTruthPanel(Panel):
 
     Traitlets ``dice``, ``iou``, ``hausdorff_mm`` (symmetric Hausdorff distance of the
     surfaces in mm, from the scan's spacing) and ``counts`` (TP/FP/FN/TN pixel counts) follow
-    every result; the *after* pane colours true positives, false positives and false
-    negatives over the image (``panel.view.after_labels``: 1 TP, 2 FP, 3 FN).
+    every result (None / empty before the first); the view colours true positives, false
+    positives and false negatives over the image (:meth:`display_labels`: 1 TP, 2 FP, 3 FN).
     """
 
-    dice = traitlets.Float(0.0, help="Dice coefficient of the result vs the truth.")
-    iou = traitlets.Float(0.0, help="Intersection over union.")
-    hausdorff_mm = traitlets.Float(0.0, help="Hausdorff distance in mm (inf: one mask empty).")
+    dice = traitlets.Float(None, allow_none=True, help="Dice coefficient of the result vs "
+                                                       "the truth.")
+    iou = traitlets.Float(None, allow_none=True, help="Intersection over union.")
+    hausdorff_mm = traitlets.Float(None, allow_none=True,
+                                   help="Hausdorff distance in mm (inf: one mask empty).")
     counts = traitlets.Dict(help="TP, FP, FN, TN pixel counts.")
 
     def __init__(self, image: Any, op: str | Callable[..., Any], truth: Any,
                  **kwargs: Any) -> None:
-        self._ready_readouts = False
-        self._numbers = widgets.HTML()
-        self._numbers.add_class("mi-truth-readout")
-        truth_array = np.asarray(getattr(truth, "array", truth)) != 0
-        self.truth = truth_array
-        super().__init__(image, op, reference=truth_array, **kwargs)
-        if truth_array.shape != self.scan.shape:
-            raise ValueError(f"truth mask of shape {truth_array.shape} does not match the "
-                             f"image's {self.scan.shape}")
-        self.view.opacity = 0.6
-        legend = widgets.HTML(f"<i>after</i>: {OVERLAP_LEGEND}")
-        legend.add_class("mi-truth-legend")
-        self.readouts.children = [self._numbers, legend]
-        self._ready_readouts = True
-        self.on_result(self.result)
+        #: The reference mask (bool).
+        self.truth = np.asarray(getattr(truth, "array", truth)) != 0
+        super().__init__(image, op, reference=self.truth, **kwargs)
+
+    def on_input(self, scan: Any) -> None:
+        if self.truth.shape != scan.shape:
+            raise ValueError(f"truth mask of shape {self.truth.shape} does not match the "
+                             f"image's {scan.shape}")
 
     def display_labels(self, out: Any) -> np.ndarray | None:
         """True positives (1), false positives (2) and false negatives (3) over the image."""
@@ -65,20 +58,16 @@ class GroundTruthPanel(Panel):
             return overlap_labels(self.truth, np.asarray(out) != 0)
         return None
 
-    def on_result(self, result: Any) -> None:
-        if not self._ready_readouts or result is None:
-            return
-        mask = np.asarray(result) != 0
-        spacing = self.scan.spacing
-        with self.hold_trait_notifications():
-            self.dice = dice(self.truth, mask)
-            self.iou = iou(self.truth, mask)
-            self.hausdorff_mm = hausdorff_distance(self.truth, mask, spacing=spacing)
-            self.counts = confusion_counts(self.truth, mask)
-        c = self.counts
-        self._numbers.value = html.escape(
-            f"Dice {self.dice:.3f} · IoU {self.iou:.3f} · Hausdorff {self.hausdorff_mm:.2f} mm"
-            f" · TP {c['TP']} · FP {c['FP']} · FN {c['FN']} px").join(("<code>", "</code>"))
+    def _readouts(self, out: Any) -> dict[str, Any]:
+        mask = np.asarray(out) != 0
+        return {"dice": dice(self.truth, mask), "iou": iou(self.truth, mask),
+                "hausdorff_mm": hausdorff_distance(self.truth, mask, spacing=self.scan.spacing),
+                "counts": confusion_counts(self.truth, mask)}
+
+    def _make_view(self) -> Any:
+        from medinteract.panels.views import GroundTruthView
+
+        return GroundTruthView(self)
 
 
 def ground_truth(image: Any, op: str | Callable[..., Any], truth: Any,
@@ -87,7 +76,7 @@ def ground_truth(image: Any, op: str | Callable[..., Any], truth: Any,
 
     Parameters
     ----------
-    image : Scan or array_like
+    image : Scan or array_like or Panel
     op : str or callable
         An op returning a mask (``"threshold"``, ``"region_grow"``, ...) or your own.
     truth : array_like

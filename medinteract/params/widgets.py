@@ -1,30 +1,163 @@
 """The widgets of the built-in parameter kinds (imported on first use: ipywidgets is heavy).
 
 Each function makes the widget of one kind from its :class:`~medinteract.params.Param`; the
-widget's ``value`` trait holds the parameter value. Optional parameters (``None`` allowed) get
-a "none" checkbox next to their widget (:class:`OptionalControl`). Bounds always come from
+widget's ``value`` trait holds the parameter value. Bounds always come from
 :meth:`Param.bounds <medinteract.params.Param.bounds>`, the one formula.
+
+Every widget here shows exactly the value it holds and sends a value to the kernel only when
+the user changes it, so what the page shows is always what the kernel holds:
+
+- numbers in a range get :class:`Slider`, our own slider (an anywidget whose front end is
+  ``static/slider.js``): ipywidgets' sliders move a value set from code onto their step grid
+  and send the moved value back, which lands after later changes (a Run All ends on an echo
+  of an earlier value);
+- choices, flags and text use ipywidgets' dropdown, checkbox and text box, which never send a
+  value the user did not enter.
+
+Widgets never clamp or round a value: a value outside the bounds raises ``TraitError`` (the
+panels refuse it earlier, with a :class:`~medinteract.errors.ParameterError`).
 """
 
 from __future__ import annotations
 
-import math
+from pathlib import Path
 from typing import Any
 
+import anywidget
 import ipywidgets as widgets
+import numpy as np
 import traitlets
 
 from medinteract.params.kinds import Param
 
-__all__ = ["OptionalControl", "ReadoutControl", "number_control", "choice_control",
+__all__ = ["Slider", "OptionalControl", "ReadoutControl", "number_control", "choice_control",
            "flag_control", "text_control", "readout_control"]
 
-_SLIDER_LAYOUT = {"width": "420px"}
+_STATIC = Path(__file__).parent / "static"
 _STYLE = {"description_width": "150px"}
 
 
+class Slider(anywidget.AnyWidget):
+    """A slider that shows the value it holds exactly and sends one only when the user moves it.
+
+    The user moves it by dragging or clicking the track, with the keys on a handle (arrows: one
+    step, PageUp/PageDown: ten, Home/End: the bounds) or by typing a number into the readout
+    (Enter); a drag or a key lands on ``min + k * step`` (for a log slider, on the grid of
+    exponents), a typed number is taken as typed. Keys on the slider never reach JupyterLab's
+    or Notebook 7's shortcuts.
+
+    Traitlets
+    ---------
+    value : float, int, None or (low, high)
+        The value (None, shown as "none", only when ``optional``; a ``(low, high)`` pair when
+        ``pair``). Always inside ``[min, max]``: values outside raise ``TraitError``.
+    min, max : float
+        Bounds (``min > 0`` for a log slider).
+    step : float
+        Grid of the user's moves (in decades for a log slider; 0: no grid).
+    log : bool
+        Logarithmic track.
+    integer : bool
+        Whole numbers only (the value is an ``int``).
+    optional : bool
+        Show a "none" box that sets the value to None.
+    pair : bool
+        Two handles: the value is ``(low, high)`` with ``low <= high``.
+    start : float or (low, high) or None
+        Where the handles rest while the value is None (unticking "none" gives this value).
+    description, tooltip : str
+        Label on the left and its tooltip.
+    disabled : bool
+    """
+
+    _esm = _STATIC / "slider.js"
+    _css = _STATIC / "slider.css"
+
+    value = traitlets.Any(0.0, allow_none=True, help="The value (see the class).").tag(sync=True)
+    min = traitlets.Float(0.0, help="Lower bound.").tag(sync=True)
+    max = traitlets.Float(1.0, help="Upper bound.").tag(sync=True)
+    step = traitlets.Float(0.0, help="Grid of the user's moves (decades for log).").tag(sync=True)
+    log = traitlets.Bool(False, help="Logarithmic track.").tag(sync=True)
+    integer = traitlets.Bool(False, help="Whole numbers only.").tag(sync=True)
+    optional = traitlets.Bool(False, help="A 'none' box sets the value to None.").tag(sync=True)
+    pair = traitlets.Bool(False, help="Two handles: value is (low, high).").tag(sync=True)
+    start = traitlets.Any(None, allow_none=True,
+                          help="Where the handles rest while the value is None.").tag(sync=True)
+    description = traitlets.Unicode("", help="Label on the left.").tag(sync=True)
+    tooltip = traitlets.Unicode("", help="Tooltip of the slider.").tag(sync=True)
+    disabled = traitlets.Bool(False, help="Refuse user input.").tag(sync=True)
+
+    def __init__(self, value: Any = None, **kwargs: Any) -> None:
+        if value is None and not kwargs.get("optional", False):
+            low, high = kwargs.get("min", 0.0), kwargs.get("max", 1.0)
+            value = (low, high) if kwargs.get("pair", False) else low
+        super().__init__(value=value, **kwargs)  # checked once every trait is set
+
+    @traitlets.validate("value")
+    def _valid_value(self, proposal: dict) -> Any:
+        return self._checked(proposal["value"], "value")
+
+    @traitlets.validate("start")
+    def _valid_start(self, proposal: dict) -> Any:
+        return None if proposal["value"] is None else self._checked(proposal["value"], "start")
+
+    @traitlets.validate("min", "max")
+    def _valid_bounds(self, proposal: dict) -> float:
+        value = float(proposal["value"])
+        if self.log and value <= 0:
+            raise traitlets.TraitError(f"a log slider needs positive bounds, got {value}")
+        return value
+
+    def _checked(self, value: Any, what: str) -> Any:
+        if value is None:
+            if what == "value" and not self.optional:
+                raise traitlets.TraitError(f"{self.description or 'slider'}: value cannot be "
+                                           "None (the slider is not optional)")
+            return None
+        if self.pair:
+            if not isinstance(value, (tuple, list)) or len(value) != 2:
+                raise traitlets.TraitError(f"{self.description or 'slider'}: {what} must be "
+                                           f"(low, high), got {value!r}")
+            low, high = (self._number(v, what) for v in value)
+            if low > high:
+                raise traitlets.TraitError(f"{self.description or 'slider'}: {what} "
+                                           f"{value!r} has low > high")
+            return (low, high)
+        return self._number(value, what)
+
+    def _number(self, value: Any, what: str) -> int | float:
+        name = self.description or "slider"
+        if isinstance(value, np.generic):  # a NumPy scalar
+            value = value.item()
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise traitlets.TraitError(f"{name}: {what} {value!r} is not a number")
+        if self.integer:
+            if value != int(value):
+                raise traitlets.TraitError(f"{name}: {what} {value!r} is not a whole number")
+            value = int(value)
+        else:
+            value = float(value)
+        if not self.min <= value <= self.max:
+            raise traitlets.TraitError(f"{name}: {what} {value!r} is outside "
+                                       f"[{self.min:g}, {self.max:g}]")
+        return value
+
+    def set_bounds(self, minimum: float, maximum: float, value: Any, *,
+                   step: float | None = None) -> None:
+        """New bounds and a value inside them, in one message (checked together)."""
+        with self.hold_sync(), self.hold_trait_notifications():
+            self.min, self.max = float(minimum), float(maximum)
+            if step is not None:
+                self.step = float(step)
+            self.value = value
+
+
 class OptionalControl(widgets.HBox):
-    """A widget plus a "none" checkbox: ``value`` is ``None`` while the box is ticked."""
+    """A widget plus a "none" checkbox: ``value`` is ``None`` while the box is ticked.
+
+    For the kinds whose widget has no "none" of its own (text, unbounded numbers); a
+    :class:`Slider` has one built in.
+    """
 
     value = traitlets.Any(None, allow_none=True, help="The parameter value (None = unset).")
 
@@ -104,41 +237,34 @@ def _optional(param: Param, inner: widgets.ValueWidget, value: Any) -> widgets.W
 
 
 def _start_value(param: Param, image: Any, low: float, high: float) -> float:
-    """A value for the slider of an optional parameter that starts as None."""
+    """Where the slider of an optional parameter rests while it is None."""
     window = getattr(image, "window", None)
     if param.from_image == "values" and window is not None:
-        return float(min(max(window.center, low), high))
-    if param.from_image == "spread" and window is not None:
-        return float(min(max(window.width / 4, low), high))
-    return low
+        start = float(min(max(window.center, low), high))
+    elif param.from_image == "spread" and window is not None:
+        start = float(min(max(window.width / 4, low), high))
+    else:
+        start = low
+    return int(round(start)) if param.dtype is int else start
 
 
 def number_control(param: Param, value: Any, image: Any = None) -> widgets.Widget:
-    """A slider over the parameter's bounds (logarithmic when declared), or a number box for an
-    unbounded number."""
-    common = dict(description=param.label(image), style=_STYLE, tooltip=param.doc)
+    """A :class:`Slider` over the parameter's bounds (logarithmic when declared; with a "none"
+    box when optional), or a number box for an unbounded number."""
     bounds = param.bounds(image)
     if bounds is None:
         box_class = widgets.IntText if param.dtype is int else widgets.FloatText
-        inner: widgets.ValueWidget = box_class(**common)
+        inner: widgets.ValueWidget = box_class(description=param.label(image), style=_STYLE,
+                                               tooltip=param.doc)
         if value is not None:
             inner.value = value
         return _optional(param, inner, value)
-    slider_args = dict(continuous_update=True, layout=widgets.Layout(**_SLIDER_LAYOUT),
-                       **common)
-    if param.dtype is int:
-        inner = widgets.IntSlider(min=int(bounds.min), max=int(bounds.max),
-                                  step=max(int(bounds.step), 1), **slider_args)
-    elif bounds.log:
-        lo, hi = math.log10(bounds.min), math.log10(bounds.max)
-        inner = widgets.FloatLogSlider(base=10, min=lo, max=hi, step=bounds.step,
-                                       readout_format=".3g", **slider_args)
-    else:
-        inner = widgets.FloatSlider(min=bounds.min, max=bounds.max, step=bounds.step,
-                                    readout_format=".4g", **slider_args)
-    inner.value = (value if value is not None
-                   else _start_value(param, image, bounds.min, bounds.max))
-    return _optional(param, inner, value)
+    integer = param.dtype is int
+    return Slider(value=value, min=bounds.min, max=bounds.max,
+                  step=max(round(bounds.step), 1) if integer else bounds.step,
+                  log=bounds.log, integer=integer, optional=param.optional,
+                  start=_start_value(param, image, bounds.min, bounds.max),
+                  description=param.label(image), tooltip=param.doc)
 
 
 def choice_control(param: Param, value: Any, image: Any = None) -> widgets.Widget:

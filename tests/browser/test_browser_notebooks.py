@@ -3,8 +3,9 @@
 Each notebook in ``notebooks/`` is run with "Run All Cells" in headless chromium, from a copy of
 the whole folder (so relative paths work and the originals are never touched). A notebook
 fails on any kernel error output, "Error displaying widget", "Traceback" text in an output,
-widget stuck at "Loading widget...", or browser console error. A screenshot of each notebook
-is saved for review.
+widget stuck at "Loading widget...", or browser console error; and when every slider,
+dropdown and list the page shows does not equal the kernel-side value of its widget
+(:mod:`widgetstate`: no drift after Run All). A screenshot of each notebook is saved for review.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from labdriver import REPO_ROOT, LabServer
+from widgetstate import mismatches, settle
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -53,3 +55,5 @@ def test_notebook_runs_and_renders_in_jupyterlab(
     lab_page.screenshot(f"notebook_{notebook.stem}")
     run.assert_clean()
     assert run.code_cells > 0
+    settle(lab_page)  # echoes, if any, arrive after the kernel went idle
+    assert not mismatches(lab_page), "controls that do not show the kernel's value"

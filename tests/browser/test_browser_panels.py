@@ -40,15 +40,15 @@ def test_parameter_slider_updates_after_image(lab_page: LabPage, open_and_run_al
     panel = page.locator(".mi-panel-gaussian")
     assert panel.count() == 1
     after = panel.locator("canvas.mi-image-after").first
-    handle = panel.locator(".mi-param-sigma .noUi-handle").first
-    readout = panel.locator(".mi-param-sigma .widget-readout").first
+    handle = panel.locator(".mi-param-sigma .mi-slider-handle").first
+    readout = panel.locator(".mi-param-sigma .mi-slider-readout").first
     # the after image is a canvas drawn by the viewer front end: wait for its first drawing
     page.wait_for_function(
         "(c) => c.width > 0 && !c.parentElement.classList.contains('mi-loading')",
         arg=after.element_handle())
     draws_before = page.evaluate("(c) => c.closest('.mi-widget').__miView.draws",
                                  after.element_handle())
-    readout_before = readout.inner_text()
+    readout_before = readout.input_value()
     pixels_before = after.screenshot()
     panel.scroll_into_view_if_needed()
     lab_page.screenshot("panel_before_arrow_key", whole_notebook=False)
@@ -61,7 +61,7 @@ def test_parameter_slider_updates_after_image(lab_page: LabPage, open_and_run_al
     )
     page.wait_for_timeout(500)  # a preview may be followed by the full result
     lab_page.screenshot("panel_after_arrow_key", whole_notebook=False)
-    assert float(readout.inner_text()) > float(readout_before)
+    assert float(readout.input_value()) > float(readout_before)
     assert after.screenshot() != pixels_before
     assert not lab_page.console_errors
     assert not lab_page.page_errors
