@@ -14,12 +14,12 @@ from .errors import (
 )
 from .io import anonymize, dicom_table, load, write_dicom_series, write_nifti
 from .pipeline import Pipeline, Step
-from .scan import Scan, Window
+from .scan import Geometry, Scan, Window
 
 __version__: str
 
 __all__ = [
-    "Scan", "Window", "MedinteractError", "LoadError", "DecoderError", "SeriesError",
+    "Scan", "Geometry", "Window", "MedinteractError", "LoadError", "DecoderError", "SeriesError",
     "AnonymizeError", "MedinteractWarning", "SeriesWarning", "UnreadableFileWarning",
     "GeometryWarning", "PixelValueWarning",
     "load", "dicom_table", "write_dicom_series", "write_nifti", "anonymize",

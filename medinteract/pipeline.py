@@ -9,9 +9,27 @@ Data flow
 Each step receives the previous step's output (the pipeline's input for the first step) in its
 first mask or labels input if it has one, else in its first input; its other image inputs
 (such as the intensity image of :func:`~medinteract.ops.region_table`) receive the pipeline's
-original input, so a pipeline ``threshold -> label -> region_table`` measures the HU of the
+input image, so a pipeline ``threshold -> label -> region_table`` measures the HU of the
 scan it started from.
-Every step gets the same ``spacing`` (from the input :class:`~medinteract.scan.Scan`, or given).
+
+Geometry
+--------
+Geometry flows with the data. The pipeline knows the :class:`~medinteract.scan.Geometry`
+(shape, spacing, origin, direction) of the grid each step's input lies on, starting from the
+input Scan's (or, for an array, ``spacing`` or 1 mm), and gives every step that grid's
+``spacing``. A step whose op moves voxels to another grid (``resample_isotropic``, ``crop``,
+``flip``, ``rotate90``) declares its output geometry (the rule is in :mod:`medinteract.ops`);
+the steps after it get the new one, and the pipeline's input image is carried onto the new
+grid too (the same op applied to it), so a later ``region_table`` reads the HU of the very
+voxels it measures. A step that changes an array's shape without declaring its geometry is
+an error, never a silent guess.
+
+:meth:`Pipeline.run` on a Scan returns a Scan on the last step's geometry (an image, or a mask
+``dtype=bool`` / label image ``dtype=int32``), on an array it returns an array; a step that
+returns a table returns the table. So region tables, metrics,
+:func:`~medinteract.io.write_nifti` and batch outputs after a resampling or a crop are in
+correct millimetres and carry the right affine. :meth:`Pipeline.to_code` writes the same
+steps, the geometry included, as plain Python that needs only the input scan.
 
 >>> import numpy as np
 >>> p = Pipeline([Step("gaussian", {"sigma": 1.0}), Step("threshold", {"low": 0.5})])
@@ -19,6 +37,11 @@ Every step gets the same ``spacing`` (from the input :class:`~medinteract.scan.S
 dtype('bool')
 >>> Pipeline.from_json(p.to_json()) == p
 True
+>>> from medinteract import Scan
+>>> scan = Scan(np.zeros((10, 32, 32)), spacing=(2.5, 0.5, 0.5))
+>>> out = Pipeline().append("resample_isotropic", new_spacing=1.0).run(scan)
+>>> out.shape, out.spacing
+((25, 16, 16), (1.0, 1.0, 1.0))
 """
 
 from __future__ import annotations
@@ -26,26 +49,28 @@ from __future__ import annotations
 import importlib
 import inspect
 import json
+import textwrap
 from collections import deque
 from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, NamedTuple, Sequence
 
 import numpy as np
 
 from medinteract._atomic import write_atomic
 from medinteract.errors import LoadError, ParameterError
-from medinteract.ops.registry import get_op
+from medinteract.ops.registry import declared_geometry, get_op, output_geometry
 from medinteract.params import describe, inputs, output_kind, validate_params
-from medinteract.scan import Scan
+from medinteract.scan import Geometry, Scan
 
-__all__ = ["Step", "Pipeline", "FORMAT_VERSION", "op_name", "resolve_op"]
+__all__ = ["Step", "Pipeline", "StepResult", "FORMAT_VERSION", "op_name", "resolve_op"]
 
 #: Version number written into saved pipelines (``"medinteract_pipeline"`` key).
 FORMAT_VERSION = 1
 
-_ARRAY_KINDS = ("spacing", "image", "mask", "labels")
+#: Output kinds (:func:`~medinteract.params.output_kind`) that are arrays on a grid.
+_ARRAY_OUTPUTS = ("image", "mask", "labels", "same", "overlap")
 
 
 # -- naming and resolving ops ------------------------------------------------------------------
@@ -183,6 +208,17 @@ class Step:
         """The name the function has in generated code."""
         return self._func.__name__
 
+    @property
+    def changes_geometry(self) -> bool:
+        """True when the op declares that its output lies on another grid (it resamples,
+        crops, flips, rotates: see :mod:`medinteract.ops`)."""
+        return declared_geometry(self._func) is not None
+
+    def output_geometry(self, geometry: Geometry) -> Geometry:
+        """Where this step's output lies for an input on ``geometry`` (see
+        :func:`medinteract.ops.output_geometry`)."""
+        return output_geometry(self._func, geometry, self.params)
+
     def call(self, current: Any, original: Any, spacing: Sequence[float] | None) -> Any:
         """Run this step on ``current`` (``original`` feeds its other image inputs)."""
         given = {"current": current, "original": original}
@@ -202,14 +238,25 @@ class Step:
         return {"op": self.op,
                 "params": {k: described[k].to_json(v) for k, v in self.params.items()}}
 
-    def code_line(self, target: str = "result", source: str = "result") -> str:
-        """The Python line that performs this step."""
-        names = {"current": source, "original": "image"}
+    def code_line(self, target: str = "result", current: str = "result",
+                  original: str = "image", spacing: str = "geometry.spacing") -> str:
+        """The Python line that performs this step: ``target = op(current, ...)``."""
+        names = {"current": current, "original": original}
         args = [names[origin] for origin in _input_sources(self._func)]
         if _takes_spacing(self._func):
-            args.append("spacing=spacing")
+            args.append(f"spacing={spacing}")
         args += [f"{k}={v!r}" for k, v in self.params.items()]
         return f"{target} = {self.code_name}({', '.join(args)})"
+
+    def geometry_line(self, geometry: str = "geometry") -> str:
+        """The Python line that moves ``geometry`` to this step's output grid (for a step that
+        :attr:`changes_geometry`)."""
+        declared = declared_geometry(self._func)
+        if declared is None:
+            raise ValueError(f"{self.op} keeps its input's grid: it has no geometry line")
+        accepted = inspect.signature(declared).parameters
+        args = [geometry] + [f"{k}={v!r}" for k, v in self.params.items() if k in accepted]
+        return f"{geometry} = {declared.__name__}({', '.join(args)})"
 
     def __repr__(self) -> str:
         return f"Step({self.op!r}, {self.params!r})"
@@ -228,14 +275,14 @@ class Pipeline:
     >>> p = Pipeline().append("gaussian", sigma=2.0).append("threshold_auto", method="otsu")
     >>> len(p), p.output
     (2, 'mask')
-    >>> print(p.to_code())  # doctest: +NORMALIZE_WHITESPACE
+    >>> print(p.to_code(), end="")
     from medinteract.ops import gaussian, threshold_auto
     <BLANKLINE>
-    # `image`: the input (a Scan or an array); `spacing`: mm per array axis or None
-    if spacing is None:
-        spacing = getattr(image, "spacing", None)
-    result = gaussian(image, spacing=spacing, sigma=2.0)
-    result = threshold_auto(result, spacing=spacing, method='otsu')
+    # `image`: the input Scan, e.g. image = medinteract.load("scan.nii.gz")
+    geometry = image.geometry  # shape, spacing (mm), origin and direction of its voxels
+    result = gaussian(image, spacing=geometry.spacing, sigma=2.0)
+    result = threshold_auto(result, spacing=geometry.spacing, method='otsu')
+    result = geometry.scan(result, like=image)  # the result on its grid, as a Scan
     """
 
     def __init__(self, steps: Iterable[Step | tuple[Any, Mapping[str, Any]]] = ()) -> None:
@@ -288,8 +335,8 @@ class Pipeline:
 
     # -- running -----------------------------------------------------------------------------
     def iter_results(self, image: Any, *, spacing: Sequence[float] | None = None
-                     ) -> Iterator[tuple[Step, Any]]:
-        """Run the steps in order, yielding ``(step, result)`` after each one.
+                     ) -> Iterator[StepResult]:
+        """Run the steps in order, yielding a :class:`StepResult` after each one.
 
         The one stepping loop behind :meth:`run`; use it to keep intermediate results (the
         batch runner saves the last image/mask/labels of a pipeline that ends in a table).
@@ -297,30 +344,48 @@ class Pipeline:
         Parameters
         ----------
         image : Scan or array_like
-            The input; a Scan's spacing is used unless ``spacing`` is given.
+            The input; a Scan's geometry is used (with ``spacing`` instead of its own when
+            given).
         spacing : sequence of float, optional
-            mm per array axis.
+            mm per array axis of the input.
 
         Yields
         ------
-        (Step, object)
-            Each step and what it returned.
+        StepResult
+            Each step, what it returned, the geometry of an array result, and the input image
+            carried onto that geometry.
 
         Raises
         ------
         Exception
-            Whatever a step raises, with a note naming the step (``add_note``).
+            Whatever a step raises, with a note naming the step (``add_note``); a ValueError
+            for a step that changes an array's shape without declaring its geometry.
         """
-        if spacing is None:
-            spacing = getattr(image, "spacing", None)
-        result = image
+        geometry = Geometry.of(image, spacing)
+        current = reference = image
+        reference_is_current = True  # the data flowing on is still the input image (moved)
         for number, step in enumerate(self._steps, start=1):
             try:
-                result = step.call(result, image, spacing)
+                result = step.call(current, reference, geometry.spacing)
+                grid = None
+                if isinstance(result, np.ndarray):
+                    grid = step.output_geometry(geometry)
+                    _check_grid(step, result, geometry, grid)
+                    if step.changes_geometry:  # the input image follows onto the new grid
+                        moved = result if reference_is_current else step.call(
+                            reference, reference, geometry.spacing)
+                        reference = grid.scan(moved, like=image, window=image.window) \
+                            if isinstance(image, Scan) else moved
+                elif isinstance(result, Scan):
+                    raise TypeError(f"{step.op} returned a Scan; an op returns an array (and "
+                                    "declares a new geometry with @op(..., geometry=...))")
             except Exception as error:
                 error.add_note(f"in pipeline step {number} ({step.op})")
                 raise
-            yield step, result
+            yield StepResult(step, result, grid, reference)
+            reference_is_current = reference_is_current and step.changes_geometry
+            current = result
+            geometry = grid or geometry
 
     def run(self, image: Any, *, spacing: Sequence[float] | None = None) -> Any:
         """Run every step in order.
@@ -328,14 +393,18 @@ class Pipeline:
         Parameters
         ----------
         image : Scan or array_like
-            The input; a Scan's spacing is used unless ``spacing`` is given.
+            The input; a Scan's geometry is used (with ``spacing`` instead of its own when
+            given).
         spacing : sequence of float, optional
-            mm per array axis.
+            mm per array axis of the input.
 
         Returns
         -------
-        ndarray or DataFrame or value
-            The last step's output (a copy of the input array for an empty pipeline).
+        Scan or ndarray or DataFrame or value
+            The last step's output: for a Scan input, an array output as a Scan on the last
+            geometry (an image; a mask with ``dtype=bool``; a label image with
+            ``dtype=numpy.int32``), for an array input the array; tables and values as they
+            are. An empty pipeline returns a copy of the input.
 
         Raises
         ------
@@ -343,42 +412,101 @@ class Pipeline:
             Whatever a step raises, with a note naming the step (``add_note``).
         """
         last = deque(self.iter_results(image, spacing=spacing), maxlen=1)
-        if not last or last[0][1] is image:
-            return np.array(image.array if isinstance(image, Scan) else image)
-        return last[0][1]
+        if not last:
+            if isinstance(image, Scan):
+                changes = {} if spacing is None else {"spacing": tuple(spacing)}
+                return image.with_array(image.array.copy(), **changes)
+            return np.array(image)
+        outcome = last[0]
+        if outcome.geometry is None or not isinstance(image, Scan):
+            return outcome.result
+        window = image.window if self._moves_only() else None  # the input's values, moved
+        return outcome.geometry.scan(outcome.result, like=outcome.image, window=window)
+
+    def _moves_only(self) -> bool:
+        """True when every step only moves voxels to another grid (the result holds the
+        input's values, so it keeps the input's display window)."""
+        return all(step.changes_geometry for step in self._steps)
 
     __call__ = run
 
     # -- code --------------------------------------------------------------------------------
-    def to_code(self) -> str:
+    def to_code(self, *, path: str | PathLike[str] | None = None,
+                extra_imports: Sequence[Callable[..., Any]] = ()) -> str:
         """Plain Python that reproduces :meth:`run` without widgets.
 
-        The code expects two names to be bound: ``image`` (a Scan or array) and ``spacing``
-        (mm per axis, or None), and leaves the output in ``result``.
-        ``exec(code, {"image": x, "spacing": None})`` gives exactly ``run(x)``.
+        The code works on a Scan named ``image``: bound before the code runs (say, pasted
+        into a notebook where ``image`` is the scan), or loaded from ``path``. It leaves
+        exactly what ``run(image)`` returns in ``result``: a Scan on the geometry of the last
+        step (the geometry steps' ``*_geometry`` functions carry it along) or a table.
+
+        Parameters
+        ----------
+        path : path-like, optional
+            A scan the code loads first (``image = medinteract.load(path)``).
+        extra_imports : sequence of callable, optional
+            Functions that code appended to this code calls (imported with the steps' ops).
+
+        Examples
+        --------
+        >>> p = Pipeline().append("resample_isotropic", new_spacing=1.0).append("label")
+        >>> print(p.to_code(path="chest.nii.gz"), end="")
+        import medinteract
+        from medinteract.ops import label, resample_isotropic, resample_isotropic_geometry
+        <BLANKLINE>
+        image = medinteract.load('chest.nii.gz')
+        geometry = image.geometry  # shape, spacing (mm), origin and direction of its voxels
+        result = resample_isotropic(image, spacing=geometry.spacing, new_spacing=1.0)
+        geometry = resample_isotropic_geometry(geometry, new_spacing=1.0)
+        result = label(result, spacing=geometry.spacing)
+        result = geometry.scan(result, like=image)  # the result on its grid, as a Scan
         """
-        imports: dict[str, list[str]] = {}
-        notes = []
+        functions: list[Callable[..., Any]] = list(extra_imports)
         for step in self._steps:
-            module = _import_module(step)
-            if module is None:
-                notes.append(f"# `{step.code_name}` is your own function: define it first")
-                continue
-            names = imports.setdefault(module, [])
-            if step.code_name not in names:
-                names.append(step.code_name)
-        lines = [f"from {module} import {', '.join(names)}" for module, names in imports.items()]
-        lines += notes
-        if lines:
-            lines.append("")
-        lines += ["# `image`: the input (a Scan or an array); `spacing`: mm per array axis or None",
-                  "if spacing is None:",
-                  '    spacing = getattr(image, "spacing", None)']
+            functions.append(step.func)
+            declared = declared_geometry(step.func)
+            if declared is not None:
+                functions.append(declared)
+        lines = _import_lines(functions)
+        if path is not None:
+            lines.insert(0, "import medinteract")
+        lines.append("")
+        if path is not None:
+            lines.append(f"image = medinteract.load({str(path)!r})")
+        else:
+            lines.append('# `image`: the input Scan, e.g. image = medinteract.load("scan.nii.gz")')
         if not self._steps:
-            lines.append("import numpy as np")
-            lines.append("result = np.array(getattr(image, 'array', image))")
+            lines.append("result = image.with_array(image.array.copy())")
+            return "\n".join(lines) + "\n"
+        lines.append("geometry = image.geometry  # shape, spacing (mm), origin and direction "
+                     "of its voxels")
+        uses_image = [any(source == "original" for source in _input_sources(step.func))
+                      for step in self._steps]
+        reference_is_current = True
         for number, step in enumerate(self._steps):
-            lines.append(step.code_line(source="image" if number == 0 else "result"))
+            needed_later = any(uses_image[number + 1:])
+            lines.append(step.code_line(current="image" if number == 0 else "result"))
+            if step.changes_geometry:
+                if needed_later and not reference_is_current:  # carry the input image along
+                    moved = step.code_line(target="moved", current="image")
+                    lines += [moved, step.geometry_line(),
+                              "image = geometry.scan(moved, like=image, window=image.window)"]
+                else:
+                    lines.append(step.geometry_line())
+                    if needed_later:
+                        lines.append("image = geometry.scan(result, like=image, "
+                                     "window=image.window)")
+            reference_is_current = reference_is_current and step.changes_geometry
+        output = self.output
+        if output in _ARRAY_OUTPUTS and self._moves_only():
+            lines.append("result = geometry.scan(result, like=image, window=image.window)")
+        elif output in _ARRAY_OUTPUTS:
+            lines.append("result = geometry.scan(result, like=image)  # the result on its "
+                         "grid, as a Scan")
+        elif output == "object":  # a function of the user's without a return annotation
+            lines += ["if isinstance(result, numpy.ndarray):",
+                      "    result = geometry.scan(result, like=image)"]
+            lines.insert(0, "import numpy")
         return "\n".join(lines) + "\n"
 
     # -- JSON --------------------------------------------------------------------------------
@@ -449,12 +577,77 @@ class Pipeline:
             raise LoadError(path, f"{message} ({where})" if where else message) from None
 
 
-def _import_module(step: Step) -> str | None:
-    """The module generated code imports a step's function from (None: user's own code)."""
-    if ":" not in step.op:
+class StepResult(NamedTuple):
+    """What :meth:`Pipeline.iter_results` yields after each step.
+
+    Attributes
+    ----------
+    step : Step
+        The step that ran.
+    result : object
+        What its op returned (an array, a table, a value).
+    geometry : Geometry or None
+        Where an array result's voxels lie (None for tables and values).
+    image : Scan or array
+        The pipeline's input image on the current grid (moved by every geometry step so
+        far): what the other image inputs of the following steps receive.
+    """
+
+    step: Step
+    result: Any
+    geometry: Geometry | None
+    image: Any
+
+
+def _check_grid(step: Step, result: np.ndarray, before: Geometry, after: Geometry) -> None:
+    """Refuse an array result that does not lie on the geometry the step declares."""
+    spatial = result.shape[:after.ndim]
+    if spatial == after.shape and result.ndim in (after.ndim, after.ndim + 1):
+        return
+    if step.changes_geometry:
+        raise ValueError(f"{step.op} returned an array of shape {result.shape}, but its "
+                         f"declared geometry has shape {after.shape}")
+    raise ValueError(f"{step.op} turned an input on a grid of shape {before.shape} into an "
+                     f"array of shape {result.shape} without declaring where its voxels lie; "
+                     "an op that changes the grid declares its output geometry with "
+                     "@op(..., geometry=...) (see medinteract.ops)")
+
+
+def _import_lines(functions: Sequence[Callable[..., Any]]) -> list[str]:
+    """``from module import a, b`` lines for the functions generated code calls, in order of
+    first use, plus a note for each function of the user's own that cannot be imported."""
+    imports: dict[str, list[str]] = {}
+    notes = []
+    for func in functions:
+        module = _import_module(func)
+        name = func.__name__
+        if module is None:
+            note = f"# `{name}` is your own function: define it first"
+            if note not in notes:
+                notes.append(note)
+            continue
+        names = imports.setdefault(module, [])
+        if name not in names:
+            names.append(name)
+    lines = []
+    for module, names in imports.items():
+        line = f"from {module} import {', '.join(sorted(names))}"
+        if len(line) > 99:  # wrapped as black and isort do
+            body = textwrap.fill(", ".join(sorted(names)) + ",", width=95,
+                                 initial_indent="    ", subsequent_indent="    ")
+            line = f"from {module} import (\n{body}\n)"
+        lines.append(line)
+    return lines + notes
+
+
+def _import_module(func: Callable[..., Any]) -> str | None:
+    """The module generated code imports a function from (None: the user's own code in a
+    notebook, which cannot be imported)."""
+    import medinteract.ops
+
+    module, name = func.__module__, func.__name__
+    if module.startswith("medinteract.ops") and getattr(medinteract.ops, name, None) is func:
         return "medinteract.ops"
-    module = step.op.partition(":")[0]
-    if module == "__main__" or "<locals>" in step.op:
+    if module == "__main__" or "<locals>" in func.__qualname__:
         return None
     return module
-

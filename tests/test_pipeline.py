@@ -18,6 +18,7 @@ from medinteract.errors import LoadError, ParameterError
 from medinteract.ops import Range, describe, gaussian, list_ops
 from medinteract.params import Image, ImageIn
 from medinteract.pipeline import Pipeline, Step
+from medinteract.scan import Scan
 
 
 def brighten(image: ImageIn, *, amount: Annotated[float, Range(0.0, 100.0, unit="HU")] = 10.0,
@@ -104,10 +105,15 @@ def test_empty_pipeline_returns_a_copy():
     image = np.arange(12.0).reshape(3, 4)
     out = Pipeline().run(image)
     assert np.array_equal(out, image) and out is not image
+    scan = Scan(image, spacing=(2.0, 0.5), modality="CT")
+    copy = Pipeline().run(scan)
+    assert isinstance(copy, Scan) and copy.geometry == scan.geometry
+    assert np.array_equal(copy.array, scan.array) and not np.shares_memory(copy.array, scan.array)
     code = Pipeline().to_code()
-    scope: dict[str, Any] = {"image": image, "spacing": None}
+    scope: dict[str, Any] = {"image": scan}
     exec(code, scope)
-    assert np.array_equal(scope["result"], image)
+    assert np.array_equal(scope["result"].array, scan.array)
+    assert scope["result"].geometry == scan.geometry
 
 
 # -- code export -------------------------------------------------------------------------------
@@ -116,27 +122,27 @@ def test_to_code_reproduces_run_exactly(slice_phantom):
     for p in (Pipeline().append("median", size=5).append("unsharp_mask"),
               Pipeline().append("gaussian", sigma=1.3).append("threshold_auto", method="li")
               .append("fill_holes").append("opening", radius=1.5).append("label")):
-        scope: dict[str, Any] = {"image": scan, "spacing": None}
+        scope: dict[str, Any] = {"image": scan}
         exec(p.to_code(), scope)
         assert np.array_equal(scope["result"], p.run(scan))
     p = nodule_pipeline()
     code = p.to_code()
-    assert "from medinteract.ops import gaussian, threshold, remove_small, label, region_table" \
+    assert "from medinteract.ops import gaussian, label, region_table, remove_small, threshold" \
         in code
     assert "ipywidgets" not in code and "medinteract.panels" not in code
-    scope = {"image": scan, "spacing": None}
+    scope = {"image": scan}
     exec(code, scope)
     pd.testing.assert_frame_equal(scope["result"], p.run(scan))
 
 
 def test_user_functions_as_steps(slice_phantom):
-    image = slice_phantom.scan.array
+    image = slice_phantom.scan
     p = Pipeline().append(brighten, amount=5.0).append("threshold", low=0.0)
     assert p[0].op.endswith(":brighten")
     expected = p.run(image)
     code = p.to_code()
     assert "import brighten" in code
-    scope: dict[str, Any] = {"image": image, "spacing": None}
+    scope: dict[str, Any] = {"image": image}
     exec(code, scope)
     assert np.array_equal(scope["result"], expected)
     assert Pipeline.from_json(p.to_json()) == p  # importable again by module:qualname
@@ -147,7 +153,7 @@ def test_user_functions_as_steps(slice_phantom):
     q = Pipeline().append(local_op, k=3)
     code = q.to_code()
     assert "your own function" in code
-    scope = {"image": image, "spacing": None, "local_op": local_op}
+    scope = {"image": image, "local_op": local_op}
     exec(code, scope)
     assert np.array_equal(scope["result"], q.run(image))
 

@@ -216,7 +216,7 @@ def file_fingerprint(paths: Sequence[PathLike_]) -> list[dict[str, Any]]:
 
 def write_manifest(folder: PathLike_, content: dict[str, Any]) -> Path:
     """Write ``manifest.json`` (with a UTC time stamp) atomically into ``folder``."""
-    content = {**content, "finished": _dt.datetime.now(_dt.timezone.utc).isoformat(
+    content = {**content, "finished": _dt.datetime.now(_dt.UTC).isoformat(
         timespec="seconds")}
     return write_atomic(Path(folder) / MANIFEST_NAME, json.dumps(content, indent=2) + "\n")
 

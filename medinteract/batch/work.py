@@ -16,7 +16,7 @@ import threading
 import time
 import warnings
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -30,15 +30,16 @@ from medinteract.batch.outputs import (
     write_image,
     write_manifest,
 )
-from medinteract.scan import Scan
+from medinteract.scan import Geometry, Scan
 
-__all__ = ["process_scan", "pipeline_hash", "run_pipeline", "finished_record", "REGIONS_NAME"]
+__all__ = ["process_scan", "pipeline_hash", "run_pipeline", "PipelineOutput", "finished_record",
+           "REGIONS_NAME"]
 
 #: Per-scan region table file name.
 REGIONS_NAME = "regions.csv"
-_ARRAY_OUTPUTS = ("image", "mask", "labels", "same")
 _NOT_ALIGNED = ("the result's shape {shape} differs from the scan's {scan}: saved with 1 mm "
-                "spacing and no region table (its geometry is unknown)")
+                "spacing and no region table (its geometry is unknown: return a Scan, or run "
+                "a Pipeline whose ops declare their geometry)")
 
 
 # -- the pipeline ---------------------------------------------------------------------------
@@ -70,64 +71,93 @@ def _source(func: Any) -> str:
         return repr(func)
 
 
-def run_pipeline(pipeline: Any, scan: Scan) -> tuple[np.ndarray | None, pd.DataFrame | None]:
+class PipelineOutput(NamedTuple):
+    """What a pipeline made of one scan.
+
+    Attributes
+    ----------
+    result : Scan or None
+        The last image, mask or label image, on its own geometry (a resampled or cropped
+        result lies on its new grid); None when the pipeline made only a table.
+    table : DataFrame or None
+        The pipeline's final table (e.g. of ``region_table``), if it ends in one.
+    image : Scan or None
+        The scan's intensities on the result's geometry, to measure the result's regions
+        (None when unknown).
+    note : str
+        Why the result's geometry is unknown ("" when it is known).
+    """
+
+    result: Scan | None
+    table: pd.DataFrame | None
+    image: Scan | None
+    note: str = ""
+
+
+def run_pipeline(pipeline: Any, scan: Scan) -> PipelineOutput:
     """Run a pipeline on a scan; return its last image/mask/labels and its final table.
 
-    For a :class:`~medinteract.pipeline.Pipeline` that ends in a measuring step (e.g.
-    ``... -> label -> region_table``), the pipeline runs once through
-    :meth:`Pipeline.iter_results <medinteract.pipeline.Pipeline.iter_results>`, keeping the last
-    image/mask/labels (saved as the result image) and the final table; the measuring steps get
-    the scan as their intensity input, exactly as in
-    :meth:`Pipeline.run <medinteract.pipeline.Pipeline.run>`. A plain function is called with
-    the scan and may return an array, a Scan or a DataFrame.
+    A :class:`~medinteract.pipeline.Pipeline` runs once through
+    :meth:`Pipeline.iter_results <medinteract.pipeline.Pipeline.iter_results>`, exactly as
+    :meth:`Pipeline.run <medinteract.pipeline.Pipeline.run>` does: the last image/mask/labels
+    is kept as a Scan on the geometry its step declared (saved as the result image, with that
+    geometry in its affine), together with the final table of a pipeline that ends in a
+    measuring step. A plain function is called with the scan and may return an array (on the
+    scan's grid when it has the scan's shape; otherwise its geometry is unknown), a Scan or a
+    DataFrame.
     """
     steps = getattr(pipeline, "steps", None)
     if steps is None:
-        return _split_result(pipeline(scan))
-    if not steps or steps[-1].output in _ARRAY_OUTPUTS:
-        return _split_result(pipeline.run(scan))
-    image: Any = None
-    result: Any = None
-    for step, result in pipeline.iter_results(scan):
-        if step.output in _ARRAY_OUTPUTS:
-            image = result
-    if image is None:
-        return _split_result(result)
-    if not isinstance(result, pd.DataFrame):
+        return _function_output(pipeline(scan), scan)
+    if not steps:
+        return PipelineOutput(scan, None, scan)
+    last_array: Any = None
+    outcome: Any = None
+    for outcome in pipeline.iter_results(scan):
+        if outcome.geometry is not None:
+            last_array = outcome
+    result = outcome.result
+    table = result if isinstance(result, pd.DataFrame) else None
+    if table is None and outcome is not last_array:
         raise TypeError(f"the pipeline ends in {steps[-1].op}, which returns "
                         f"{type(result).__name__}; a batch saves images, masks, labels and "
                         "tables")
-    return _as_array(image), result
+    if last_array is None:
+        return PipelineOutput(None, table, None)
+    image = last_array.image
+    return PipelineOutput(last_array.geometry.scan(last_array.result, like=image), table, image)
 
 
-def _split_result(result: Any) -> tuple[np.ndarray | None, pd.DataFrame | None]:
+def _function_output(result: Any, scan: Scan) -> PipelineOutput:
     if isinstance(result, pd.DataFrame):
-        return None, result
-    if isinstance(result, (Scan, np.ndarray)):
-        return _as_array(result), None
+        return PipelineOutput(None, result, None)
+    if isinstance(result, Scan):
+        aligned = result.geometry.isclose(scan.geometry)
+        return PipelineOutput(result, None, scan if aligned else None)
+    if isinstance(result, np.ndarray):
+        if result.shape[:scan.spatial_ndim] == scan.geometry.shape:
+            return PipelineOutput(scan.geometry.scan(result, like=scan), None, scan)
+        note = _NOT_ALIGNED.format(shape=result.shape, scan=scan.shape)
+        return PipelineOutput(Geometry.of(result).scan(result, like=scan), None, None, note)
     raise TypeError(f"the pipeline returned {type(result).__name__}; a batch saves images, "
                     "masks, labels and tables")
 
 
-def _as_array(result: Any) -> np.ndarray:
-    return np.asarray(result.array if isinstance(result, Scan) else result)
-
-
-def region_table_of(result: np.ndarray, scan: Scan) -> pd.DataFrame | None:
+def region_table_of(result: Scan, image: Scan | None) -> pd.DataFrame | None:
     """The region table of a mask or label result (None for an intensity image).
 
-    A mask is labelled (26-/8-connectivity) first; intensities come from the scan.
+    A mask is labelled (26-/8-connectivity) first; intensities come from ``image`` (the scan on
+    the result's geometry), lengths and volumes from the result's spacing.
     """
     from medinteract.ops import label, region_table
 
-    if result.dtype == np.bool_:
+    if result.array.dtype == np.bool_:
         labels = label(result)
-    elif np.issubdtype(result.dtype, np.integer):
-        labels = result
+    elif np.issubdtype(result.array.dtype, np.integer):
+        labels = result.array
     else:
         return None
-    image = scan if labels.shape == scan.shape else None
-    return region_table(image, labels, spacing=scan.spacing if image is None else None)
+    return region_table(image, labels, spacing=result.spacing)
 
 
 # -- one scan --------------------------------------------------------------------------------
@@ -158,19 +188,22 @@ def process_scan(job: dict[str, Any], pipeline: Any, digest: str, output_dir: st
     try:
         files = [Path(f) for f in job["files"]]
         scan, record["warnings"] = _load(files)
-        image, table = run_pipeline(pipeline, scan)
+        output = run_pipeline(pipeline, scan)
         target = Path(output_dir) / job["id"]
         # everything goes to a staging folder that replaces ``target`` only once complete
         with staged_folder(target) as stage:
-            outputs, table, note = _write_outputs(stage, scan, image, table, image_format)
-            record["warnings"] = "; ".join(filter(None, [record["warnings"], note]))
+            outputs, table = _write_outputs(stage, output, image_format)
+            record["warnings"] = "; ".join(filter(None, [record["warnings"], output.note]))
             record["n_regions"] = None if table is None else int(len(table))
+            result = output.result
             write_manifest(stage, {
                 "id": job["id"], "pipeline_sha256": digest, "inputs": file_fingerprint(files),
                 "outputs": outputs, "n_regions": record["n_regions"],
                 "seconds": round(time.perf_counter() - start, 4),
                 "warnings": record["warnings"], "shape": list(scan.shape),
-                "spacing_mm": list(scan.spacing), "result_aligned": not note,
+                "spacing_mm": list(scan.spacing), "result_aligned": not output.note,
+                **({} if result is None else {"result_shape": list(result.shape),
+                                              "result_spacing_mm": list(result.spacing)}),
             })
         for kind, name in outputs.items():
             record[kind] = str(target / name)
@@ -182,31 +215,25 @@ def process_scan(job: dict[str, Any], pipeline: Any, digest: str, output_dir: st
     return record
 
 
-def _write_outputs(stage: Path, scan: Scan, image: np.ndarray | None,
-                   table: pd.DataFrame | None, image_format: str,
-                   ) -> tuple[dict[str, str], pd.DataFrame | None, str]:
-    """Write the result image and region table into ``stage``.
+def _write_outputs(stage: Path, output: PipelineOutput, image_format: str,
+                   ) -> tuple[dict[str, str], pd.DataFrame | None]:
+    """Write the result image (with its geometry) and region table into ``stage``.
 
-    Returns the outputs (``{"image": name, "regions": name}``), the region table and a note
-    when the result is not aligned with the scan ("" when it is). The image is written before
-    a region table is computed from it, so a failure while measuring happens after a first
-    file exists: the staging folder makes sure none of it is published.
+    Returns the outputs (``{"image": name, "regions": name}``) and the region table. The image
+    is written before a region table is computed from it, so a failure while measuring happens
+    after a first file exists: the staging folder makes sure none of it is published.
     """
     outputs: dict[str, str] = {}
-    note = ""
-    if image is not None:
-        aligned = image.shape == scan.shape[: image.ndim]
-        write_image(image, scan if aligned else Scan(image, name=scan.name),
-                    stage / image_name(image_format))
+    table = output.table
+    if output.result is not None:
+        write_image(output.result.array, output.result, stage / image_name(image_format))
         outputs["image"] = image_name(image_format)
-        if not aligned:
-            note = _NOT_ALIGNED.format(shape=image.shape, scan=scan.shape)
-        elif table is None:
-            table = region_table_of(image, scan)
+        if table is None and not output.note:
+            table = region_table_of(output.result, output.image)
     if table is not None:
         write_atomic(stage / REGIONS_NAME, table.to_csv(index=False))
         outputs["regions"] = REGIONS_NAME
-    return outputs, table, note
+    return outputs, table
 
 
 def _load(files: list[Path]) -> tuple[Scan, str]:

@@ -603,7 +603,8 @@ class DisplayWidget(anywidget.AnyWidget):
         presets += [[name, w.center, w.width] for name, w in PRESETS.items()
                     if name in self.preset_names()]
         self._presets = presets
-        self._ranges = _window_ranges(scan, [self.window, *(Window(float(c), float(w)) for _, c, w in presets)])
+        windows = [self.window, *(Window(float(c), float(w)) for _, c, w in presets)]
+        self._ranges = _window_ranges(scan, windows)
 
     def _geometry_of(self, axis: int) -> SliceGeometry:
         return slice_geometry(self._scan, axis)

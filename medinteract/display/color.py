@@ -55,7 +55,8 @@ def label_lut() -> np.ndarray:
     """``(256, 3)`` uint8 colours for label values 1..255 (tab10 colours, cycled; 0 unused)."""
     import matplotlib
 
-    base = np.round(np.asarray(matplotlib.colormaps["tab10"](np.arange(10))[:, :3]) * 255).astype(np.uint8)
+    tab10 = np.asarray(matplotlib.colormaps["tab10"](np.arange(10))[:, :3])
+    base = np.round(tab10 * 255).astype(np.uint8)
     lut = base[(np.arange(256) - 1) % len(base)]
     lut[0] = 0
     lut.flags.writeable = False

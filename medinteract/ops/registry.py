@@ -1,21 +1,24 @@
 """The op registry: :func:`op` registers a function as an op, :func:`list_ops` lists them,
-:func:`get_op` looks one up.
+:func:`get_op` looks one up, :func:`output_geometry` says where an op's output lies.
 
 The parameters of an op are described by :mod:`medinteract.params` (the vocabulary and the
 table of parameter kinds); registering an op checks its declaration there at import time.
+An op that changes the grid (spacing, shape, origin or direction) declares the geometry of its
+output with ``@op(..., geometry=...)``; see :mod:`medinteract.ops`.
 """
 
 from __future__ import annotations
 
 import inspect
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence, TypeVar
+from typing import Any, Callable, Mapping, Sequence, TypeVar
 
 import pandas as pd
 
 from medinteract.params import describe, inputs, output_kind
+from medinteract.scan import Geometry
 
-__all__ = ["OpInfo", "op", "list_ops", "get_op"]
+__all__ = ["OpInfo", "op", "list_ops", "get_op", "declared_geometry", "output_geometry"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -47,6 +50,10 @@ class OpInfo:
     heavy : bool
         True for ops that can take hundreds of ms on a 512x512 slice (median, bilateral, TV,
         non-local means): a panel should preview them on a smaller image while a slider moves.
+    geometry : callable or None
+        For an op that changes the grid: ``geometry(input_geometry, **params) -> Geometry``,
+        the :class:`~medinteract.scan.Geometry` of its output (see :func:`output_geometry`).
+        None: the output lies on the input's grid.
     """
 
     name: str
@@ -58,6 +65,7 @@ class OpInfo:
     summary: str
     func: Callable[..., Any] = field(repr=False, compare=False)
     heavy: bool = False
+    geometry: Callable[..., Geometry] | None = field(default=None, repr=False, compare=False)
 
     @property
     def import_path(self) -> str:
@@ -73,7 +81,8 @@ _REGISTRY: dict[str, OpInfo] = {}
 
 
 def op(category: str, label: str | None = None, *,
-       dims: Sequence[int] = (2, 3), heavy: bool = False) -> Callable[[F], F]:
+       dims: Sequence[int] = (2, 3), heavy: bool = False,
+       geometry: Callable[..., Geometry] | None = None) -> Callable[[F], F]:
     """Register a function as an op; the function itself is returned unchanged.
 
     The decorator validates the signature with :func:`describe` (so a bad annotation fails at
@@ -89,6 +98,11 @@ def op(category: str, label: str | None = None, *,
         Supported spatial dimensions.
     heavy : bool
         Slow on a full slice; panels preview it (see :attr:`OpInfo.heavy`).
+    geometry : callable, optional
+        For an op whose output lies on another grid than its input (it resamples, crops,
+        flips, rotates): ``geometry(input_geometry, **params)`` returning the output's
+        :class:`~medinteract.scan.Geometry`. It takes the op's parameters that it needs as
+        keywords, with the op's defaults.
 
     Examples
     --------
@@ -114,7 +128,8 @@ def op(category: str, label: str | None = None, *,
         summary = (inspect.getdoc(func) or "").strip().split("\n")[0]
         info = OpInfo(name=name, category=category, label=label or name.replace("_", " "),
                       inputs=inputs(func), output=output_kind(func),
-                      dims=tuple(sorted(dims)), summary=summary, func=func, heavy=heavy)
+                      dims=tuple(sorted(dims)), summary=summary, func=func, heavy=heavy,
+                      geometry=geometry)
         func.op_info = info  # type: ignore[attr-defined]
         _REGISTRY[name] = info
         return func
@@ -166,3 +181,41 @@ def get_op(name: str) -> Callable[..., Any]:
         return _REGISTRY[name].func
     except KeyError:
         raise KeyError(f"no op named {name!r}; known ops: {', '.join(sorted(_REGISTRY))}") from None
+
+
+def declared_geometry(func: Callable[..., Any]) -> Callable[..., Geometry] | None:
+    """The geometry function an op declares (``@op(..., geometry=...)``), or None when its
+    output lies on its input's grid (and for functions that are not registered ops)."""
+    return getattr(getattr(func, "op_info", None), "geometry", None)
+
+
+def output_geometry(func: Callable[..., Any], geometry: Geometry,
+                    params: Mapping[str, Any] | None = None) -> Geometry:
+    """Where the output of ``func(input, **params)`` lies, for an input on ``geometry``.
+
+    The input's geometry, unless the op declares another (``@op(..., geometry=...)``); the
+    declared function gets the op's parameters it takes, defaults filled in.
+
+    Parameters
+    ----------
+    func : callable
+        An op (registered or not: an unregistered function keeps the grid).
+    geometry : Geometry
+        The input's geometry.
+    params : mapping, optional
+        The op's parameters (validated values, e.g. a pipeline step's ``params``).
+
+    Examples
+    --------
+    >>> from medinteract.ops import crop
+    >>> g = Geometry((10, 20, 30), spacing=(2.0, 0.5, 0.5))
+    >>> output_geometry(crop, g, {"region": ((2, 6), (0, 20), (10, 30))})
+    <Geometry 4x20x20, spacing (2, 0.5, 0.5) mm, origin (5, 0, 4) mm>
+    """
+    declared = declared_geometry(func)
+    if declared is None:
+        return geometry
+    values = {p.name: p.default for p in describe(func) if p.is_tunable}
+    values.update(params or {})
+    accepted = inspect.signature(declared).parameters
+    return declared(geometry, **{k: v for k, v in values.items() if k in accepted})

@@ -322,10 +322,15 @@ class Panel(PanelModel):
         before = self.source.pipeline.steps if isinstance(self.source, Panel) else ()
         return Pipeline([*before, self.step])
 
-    def to_code(self) -> str:
-        """Plain Python reproducing :attr:`result` without widgets (see
-        :meth:`medinteract.pipeline.Pipeline.to_code`: bind ``image`` and ``spacing``)."""
-        return self.pipeline.to_code()
+    def to_code(self, *, path: str | PathLike[str] | None = None) -> str:
+        """Plain Python reproducing :attr:`result` without widgets: :attr:`pipeline`'s code
+        (:meth:`medinteract.pipeline.Pipeline.to_code`).
+
+        It runs as pasted where ``image`` is the scan this panel (or the first panel of a
+        chain) was made on, or loads ``path``; ``result`` is then a Scan holding exactly
+        :attr:`result` (a table for a measuring op).
+        """
+        return self.pipeline.to_code(path=path)
 
     def save_params(self, path: str | PathLike[str]) -> Path:
         """Write ``{"op": ..., "params": {...}}`` as JSON, atomically."""

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+from os import PathLike
 from typing import Any, Callable
 
 import traitlets
@@ -89,9 +90,9 @@ class OpChooser(HasView):
         """The chosen panel's result."""
         return self.panel.result
 
-    def to_code(self) -> str:
+    def to_code(self, *, path: str | PathLike[str] | None = None) -> str:
         """The chosen panel's code (see :meth:`Panel.to_code`)."""
-        return self.panel.to_code()
+        return self.panel.to_code(path=path)
 
     def _make_view(self) -> Any:
         from medinteract.panels.views import ChooserView

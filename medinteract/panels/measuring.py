@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from os import PathLike
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -26,9 +26,10 @@ import traitlets
 from medinteract._atomic import write_atomic
 from medinteract.ops import label as label_op
 from medinteract.ops import region_table
-from medinteract.panels.base import _input_scan
+from medinteract.panels.base import Panel, _input_scan
 from medinteract.panels.model import PanelModel
 from medinteract.pipeline import Pipeline, Step
+from medinteract.scan import Scan
 
 __all__ = ["MeasurePanel", "measure"]
 
@@ -257,24 +258,35 @@ class MeasurePanel(PanelModel):
         self._set_status(f"{self._summary()} · wrote {Path(path).name}")
         return path
 
-    def to_code(self) -> str:
-        """Plain Python reproducing :attr:`result`.
+    def to_code(self, *, path: str | PathLike[str] | None = None) -> str:
+        """Plain Python reproducing :attr:`result` (the filtered table) exactly.
 
-        With a source panel, the code runs the panel's op, labels and measures (bind ``image``
-        and ``spacing``); with a label image given directly it expects ``labels`` bound too.
+        With a source panel, the code runs the chain's ops, labels a mask and measures: it runs
+        as pasted where ``image`` is the scan the chain started from (or loads ``path``); when
+        this panel measures another image than that, the code names it ``intensities``. With a
+        label image or mask given directly, it expects ``image`` (the scan measured) and
+        ``labels`` (what was given).
         """
         if self.source is not None:
-            pipeline = Pipeline(self.source.pipeline.steps)  # type: ignore[attr-defined]
-            if self._was_mask:
-                pipeline.append(Step("label"))
-            pipeline.append(Step("region_table"))
-            code = pipeline.to_code()
+            source = cast(Panel, self.source)  # measure() only chains onto op panels
+            steps = [*source.pipeline.steps, *([Step("label")] if self._was_mask else [])]
+            if _same_scan(self.scan, source._original):
+                code = Pipeline([*steps, Step("region_table")]).to_code(path=path)
+            else:
+                code = (Pipeline(steps).to_code(path=path, extra_imports=[region_table])
+                        + "# `intensities`: the Scan the regions are measured on\n"
+                          "result = region_table(intensities, result)\n")
         else:
-            code = ("from medinteract.ops import region_table\n\n"
-                    "# `image`: the Scan or array; `labels`: the label image; `spacing` or None\n"
-                    "if spacing is None:\n"
-                    '    spacing = getattr(image, "spacing", None)\n'
-                    "result = region_table(image, labels, spacing=spacing)\n")
+            labelled = "label(labels)" if self._was_mask else "labels"
+            code = "".join([
+                "import medinteract\n" if path is not None else "",
+                f"from medinteract.ops import {'label, ' if self._was_mask else ''}region_table\n",
+                "\n",
+                f"image = medinteract.load({str(path)!r})\n" if path is not None else
+                "# `image`: the Scan measured, e.g. image = medinteract.load(\"scan.nii.gz\")\n",
+                "# `labels`: its mask or label image (an array or a Scan)\n",
+                f"result = region_table(image, {labelled})\n",
+            ])
         if self.filter_column and self.filter_range:
             low, high = self.filter_range
             code += (f"result = result[(result[{self.filter_column!r}] >= {low!r}) & "
@@ -290,6 +302,12 @@ class MeasurePanel(PanelModel):
         if self.table is None:
             return "<MeasurePanel (no labels measured yet)>"
         return f"<MeasurePanel {len(self.table)} objects, {len(self.result)} kept>"
+
+
+def _same_scan(a: Scan, b: Scan) -> bool:
+    """The same values on the same grid, with the same modality (so the same table)."""
+    return a is b or (a.modality == b.modality and a.geometry == b.geometry
+                      and np.array_equal(a.array, b.array))
 
 
 def measure(image: Any, labels: Any, *, display_size: int = 400) -> MeasurePanel:

@@ -24,7 +24,7 @@ from medinteract.display.base import as_scan
 from medinteract.ops import dice, hausdorff_distance, iou, psnr, ssim
 from medinteract.panels.base import _is_unit_range, scan_window
 from medinteract.panels.figures import grid_png
-from medinteract.pipeline import Pipeline, Step, resolve_op
+from medinteract.pipeline import Step, resolve_op
 from medinteract.scan import Scan
 
 __all__ = ["Sweep", "sweep", "METRICS"]
@@ -65,7 +65,7 @@ class Sweep:
         """The step with the largest (or smallest) metric."""
         metric = self.table.columns[-1]
         row = self.table[metric].idxmax() if largest else self.table[metric].idxmin()
-        return self.steps[int(row)]
+        return self.steps[int(cast(int, row))]
 
     @property
     def widget(self) -> widgets.Image:
@@ -137,7 +137,7 @@ def sweep(image: Any, op: str | Callable[..., Any], param: str, values: Sequence
             if param2:
                 chosen[param2] = row_value
             step = Step(func, chosen)
-            out = Pipeline([step]).run(scan)
+            out = step.call(scan, scan, scan.spacing)  # what the op returns, as a panel shows it
             record = {param: step.params[param]}
             if param2:
                 record[param2] = step.params[param2]

@@ -553,6 +553,7 @@ class AnnotateView(PanelView):
     def _draw_labels(self) -> None:
         model: AnnotatePanel = self.model
         edit = model.last_edit  # the labels are edited in place: say which slices changed
+        changed: int | tuple[int, int] | None
         if edit is None:  # new labels (loaded): the viewer finds what differs
             changed = None
         elif not model.scan.is_volume:
