@@ -89,7 +89,7 @@ def test_an_explanation_must_point_at_the_nodule_and_depend_on_the_model(honest)
 
 
 def test_explanations_need_the_model_and_a_function(honest, dataset):
-    assert "give the model" in teach.check("explain_nodule", lambda m, x: x[..., 0]).problem
+    assert "Give the model" in teach.check("explain_nodule", lambda m, x: x[..., 0]).problem
     maps = mi.learn.grad_cam(honest, dataset.x_test[:3], class_index=1)
     feedback = teach.check("explain_nodule", maps, model=honest)
     assert "hand over the function" in feedback.problem
