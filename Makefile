@@ -15,12 +15,12 @@ LAB_ARGS ?=
 # Jupyter refuses to run as root without --allow-root; containers often run as root.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: lab test install install-lab bench binder notebooks clean
+.PHONY: lab test lint install install-lab bench binder notebooks clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	$(BIN)/python -m pip install --quiet -e '.[test,bench,dev]'
 	touch $(STAMP)
 
 $(LAB_STAMP): pyproject.toml binder/overrides.json
@@ -41,6 +41,12 @@ lab: $(LAB_STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest tests notebooks --ignore=notebooks/solutions \
 		--nbval-lax --nbval-current-env $(PYTEST_ARGS)
+
+# Static checks (CI runs them before the tests): ruff over the repository, notebooks included,
+# and mypy over the package.
+lint: $(STAMP)
+	$(BIN)/python -m ruff check .
+	$(BIN)/python -m mypy medinteract
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py

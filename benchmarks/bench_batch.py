@@ -173,7 +173,9 @@ def main() -> None:
                         help="cores others may use for a run to count as undisturbed")
     parser.add_argument("--max-wait", type=float, default=120.0,
                         help="seconds to wait for a quiet machine before each run")
-    parser.add_argument("--inputs", type=Path, help="folder for the inputs (kept; reused)")
+    parser.add_argument("--inputs", type=Path,
+                        help="folder for the inputs, kept and reused (default: one per "
+                             "scans/shape/format under the system's temporary folder)")
     parser.add_argument("--markdown", type=Path, help="write the results to this file")
     args = parser.parse_args()
     shape = tuple(int(v) for v in args.shape.split(","))
@@ -181,7 +183,8 @@ def main() -> None:
     from distributed import Client, LocalCluster
 
     work = Path(tempfile.mkdtemp(prefix="medinteract-bench-batch-"))
-    inputs = args.inputs or work / "inputs"
+    inputs = args.inputs or Path(tempfile.gettempdir()) / (
+        f"medinteract-bench-batch-{args.format}-{args.scans}x{'x'.join(map(str, shape))}")
     runs: dict[str, Runs] = {}
     try:
         started = time.perf_counter()

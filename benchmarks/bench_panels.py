@@ -235,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--markdown", type=Path, help="write the results here")
     args = parser.parse_args(argv)
-    started = dt.datetime.now(dt.timezone.utc)
+    started = dt.datetime.now(dt.UTC)
     header = f"Run {started:%Y-%m-%d %H:%M} UTC on {machine()}."
     results = []
     with BenchKernel() as kernel:

@@ -22,7 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -109,7 +109,7 @@ def package_versions() -> str:
 def machine_facts(load_before: str) -> str:
     """A markdown list of the machine and software the figures come from."""
     return (
-        f"- date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC\n"
+        f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC\n"
         f"- machine: {os.cpu_count()} cores (nproc), {cpu_model()}, {memory_gib()} RAM, "
         f"{platform.system()} {platform.release()}\n"
         f"- load average (1/5/15 min): {load_before} before, {load_average()} after "

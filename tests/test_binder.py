@@ -151,7 +151,7 @@ def test_make_lab_installs_the_course_and_make_test_the_test_extras() -> None:
     test_recipe = makefile.split("$(STAMP):", 1)[1].split("\n\n", 1)[0]
     assert "-e '.[course]'" in lab_recipe and "test" not in lab_recipe.split("-e", 1)[1]
     assert "lab_settings.py" in lab_recipe
-    assert "-e '.[test,bench]'" in test_recipe
+    assert "-e '.[test,bench,dev]'" in test_recipe
     env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
     dry_run = subprocess.run(["make", "--no-print-directory", "-n", "lab", "LAB_VENV=/nonexistent"],
                              cwd=ROOT, env=env, capture_output=True, text=True, check=True).stdout

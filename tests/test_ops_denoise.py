@@ -61,7 +61,8 @@ def test_median_removes_salt_and_pepper():
 
 
 def test_mean_filter_averages_a_box():
-    img = np.zeros((9, 9)); img[4, 4] = 9.0
+    img = np.zeros((9, 9))
+    img[4, 4] = 9.0
     out = ops.mean(img, size=3)
     assert out[4, 4] == pytest.approx(1.0) and out[3, 3] == pytest.approx(1.0)
     assert out[0, 0] == 0.0
@@ -121,7 +122,10 @@ def test_bilateral_filters_a_volume_slice_by_slice():
 
 
 def test_median_3d_uses_a_cube():
-    vol = np.zeros((5, 5, 5)); vol[2, 2, 2] = 100; vol[1:4, 2, 2] = 100   # a 3-voxel line
+    vol = np.zeros((5, 5, 5))
+    vol[2, 2, 2] = 100
+    vol[1:4, 2, 2] = 100  # a 3-voxel line
     assert ops.median(vol, size=3).max() == 0
-    block = np.zeros((7, 7, 7)); block[1:6, 1:6, 1:6] = 50
+    block = np.zeros((7, 7, 7))
+    block[1:6, 1:6, 1:6] = 50
     assert ops.median(block, size=3)[3, 3, 3] == 50

@@ -22,7 +22,8 @@ def test_window_defaults_to_the_scans_window_for_the_whole_volume():
     scan = Scan(vol, spacing=(2, 1, 1), window=Window(50, 200))
     np.testing.assert_allclose(ops.window(scan), ops.window(vol, center=50, width=200))
     # no per-slice auto contrast: a slice gets the same mapping as in the volume
-    brighter = vol.copy(); brighter[0] += 500
+    brighter = vol.copy()
+    brighter[0] += 500
     whole = ops.window(brighter)
     assert whole[0].mean() > whole[1].mean() + 0.3
     with pytest.raises(ValueError, match="width"):
@@ -62,7 +63,8 @@ def test_gamma_on_the_unit_range():
 
 
 def test_unsharp_mask_radius_in_mm():
-    img = np.zeros((32, 32)); img[:, 16:] = 100.0
+    img = np.zeros((32, 32))
+    img[:, 16:] = 100.0
     spacing = (1.0, 0.5)
     out = ops.unsharp_mask(img, spacing=spacing, radius=2.0, amount=0.5)
     blurred = ndi.gaussian_filter(img, (2.0, 4.0), mode="nearest")

@@ -71,7 +71,8 @@ def test_columns_bbox_and_intensity_statistics():
 
 
 def test_a_ct_scan_names_its_columns_in_hu_and_gives_the_spacing():
-    vol = np.full((4, 8, 8), -1000.0); vol[1:3, 2:6, 2:6] = 40.0
+    vol = np.full((4, 8, 8), -1000.0)
+    vol[1:3, 2:6, 2:6] = 40.0
     scan = Scan(vol, spacing=(3.0, 0.5, 0.5), modality="CT")
     table = ops.region_table(scan, ops.threshold(scan, low=0))
     assert table["mean_HU"].tolist() == [40.0]
@@ -86,14 +87,17 @@ def test_empty_labels_give_an_empty_table_with_the_columns():
 
 
 def test_degenerate_regions_do_not_fail():
-    labels = np.zeros((6, 6), np.int32); labels[2, 1:5] = 1; labels[4, 4] = 2
+    labels = np.zeros((6, 6), np.int32)
+    labels[2, 1:5] = 1
+    labels[4, 4] = 2
     table = ops.region_table(None, labels)
     assert table["pixel_count"].tolist() == [4, 1]
     assert table["area_mm2"].tolist() == [4.0, 1.0]
 
 
 def test_region_table_round_trips_to_csv(tmp_path):
-    labels = np.zeros((8, 8), np.int32); labels[2:5, 2:5] = 1
+    labels = np.zeros((8, 8), np.int32)
+    labels[2:5, 2:5] = 1
     table = ops.region_table(None, labels, spacing=(0.5, 0.5))
     path = tmp_path / "regions.csv"
     table.to_csv(path, index=False)

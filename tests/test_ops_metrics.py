@@ -12,8 +12,10 @@ import medinteract.ops as ops
 
 
 def test_dice_and_iou_of_known_overlaps_are_exact():
-    truth = np.zeros((10, 10), bool); truth[0:4, 0:5] = True     # 20 px
-    pred = np.zeros((10, 10), bool); pred[2:6, 0:5] = True       # 20 px, 10 shared
+    truth = np.zeros((10, 10), bool)
+    truth[0:4, 0:5] = True  # 20 px
+    pred = np.zeros((10, 10), bool)
+    pred[2:6, 0:5] = True  # 20 px, 10 shared
     assert ops.confusion_counts(truth, pred) == {"TP": 10, "FP": 10, "FN": 10, "TN": 70}
     assert ops.dice(truth, pred) == 0.5
     assert ops.iou(truth, pred) == pytest.approx(1 / 3)
@@ -37,7 +39,8 @@ def test_overlap_labels_colour_codes():
     ((0.5, 2.0), 0, 4, 2.0),     # 4 rows of 0.5 mm
 ])
 def test_hausdorff_of_shifted_squares_is_the_shift_in_mm(spacing, axis, shift, expected):
-    a = np.zeros((40, 40), bool); a[10:20, 10:20] = True
+    a = np.zeros((40, 40), bool)
+    a[10:20, 10:20] = True
     b = np.roll(a, shift, axis=axis)
     assert ops.hausdorff_distance(b, a, spacing=spacing) == pytest.approx(expected)
     assert ops.hausdorff_distance(a, b, spacing=spacing) == pytest.approx(expected)
@@ -46,10 +49,12 @@ def test_hausdorff_of_shifted_squares_is_the_shift_in_mm(spacing, axis, shift, e
 
 def test_hausdorff_3d_and_hd95_ignores_a_speck():
     spacing = (2.5, 0.8, 0.8)
-    a = np.zeros((12, 40, 40), bool); a[3:9, 10:30, 10:30] = True
+    a = np.zeros((12, 40, 40), bool)
+    a[3:9, 10:30, 10:30] = True
     b = np.roll(a, 2, axis=0)
     assert ops.hausdorff_distance(b, a, spacing=spacing) == pytest.approx(5.0)
-    speck = a.copy(); speck[0, 0, 0] = True
+    speck = a.copy()
+    speck[0, 0, 0] = True
     far = np.sqrt((3 * 2.5) ** 2 + (10 * 0.8) ** 2 * 2)
     assert ops.hausdorff_distance(a, speck, spacing=spacing) == pytest.approx(far)
     assert ops.hausdorff_distance(a, speck, spacing=spacing, percentile=95) == 0.0

@@ -33,15 +33,20 @@ def test_remove_small_by_volume_in_mm3_and_connectivity():
     vol[2:5, 5:9, 5:9] = True          # 48 voxels = 144 mm³
     out = ops.remove_small(vol, spacing=spacing, min_size=100)
     assert out.sum() == 48
-    diag = np.zeros((5, 5), bool); diag[1, 1] = diag[2, 2] = True   # touch by a corner
+    diag = np.zeros((5, 5), bool)
+    diag[1, 1] = diag[2, 2] = True  # touch by a corner
     assert ops.remove_small(diag, min_size=2, connectivity="full").sum() == 2
     assert ops.remove_small(diag, min_size=2, connectivity="face").sum() == 0
 
 
 def test_fill_holes_2d_3d_and_per_slice():
-    ring = np.zeros((9, 9), bool); ring[2:7, 2:7] = True; ring[4, 4] = False
+    ring = np.zeros((9, 9), bool)
+    ring[2:7, 2:7] = True
+    ring[4, 4] = False
     assert ops.fill_holes(ring).sum() == 25
-    tube = np.zeros((5, 9, 9), bool); tube[:, 2:7, 2:7] = True; tube[:, 4, 4] = False
+    tube = np.zeros((5, 9, 9), bool)
+    tube[:, 2:7, 2:7] = True
+    tube[:, 4, 4] = False
     assert not ops.fill_holes(tube)[2, 4, 4]             # open at both ends: not a 3-D hole
     assert ops.fill_holes(tube, per_slice_2d=True)[:, 4, 4].all()
 
@@ -60,14 +65,17 @@ def test_opening_radius_in_mm_on_anisotropic_pixels():
 
 def test_closing_bridges_a_gap_smaller_than_the_radius():
     spacing = (0.5, 0.5)
-    mask = np.zeros((20, 40), bool); mask[5:15, 5:19] = True; mask[5:15, 21:35] = True
+    mask = np.zeros((20, 40), bool)
+    mask[5:15, 5:19] = True
+    mask[5:15, 21:35] = True
     assert ops.closing(mask, spacing=spacing, radius=1.0)[10, 19:21].all()   # 1 mm gap
     assert not ops.closing(mask, spacing=spacing, radius=0.4)[10, 19:21].any()
 
 
 def test_dilation_and_erosion_by_a_ball_in_mm():
     spacing = (2.0, 1.0, 1.0)
-    point = np.zeros((9, 15, 15), bool); point[4, 7, 7] = True
+    point = np.zeros((9, 15, 15), bool)
+    point[4, 7, 7] = True
     grown = ops.dilation(point, spacing=spacing, radius=4.0)
     zz, yy, xx = np.nonzero(grown)
     assert (zz.max() - zz.min(), yy.max() - yy.min()) == (4, 8)   # +-2 slices, +-4 rows
@@ -75,7 +83,9 @@ def test_dilation_and_erosion_by_a_ball_in_mm():
 
 
 def test_label_numbers_objects():
-    mask = np.zeros((10, 10), bool); mask[1:3, 1:3] = True; mask[5:8, 5:8] = True
+    mask = np.zeros((10, 10), bool)
+    mask[1:3, 1:3] = True
+    mask[5:8, 5:8] = True
     labels = ops.label(mask)
     assert labels.dtype == np.int32 and labels.max() == 2
     assert set(np.unique(labels[mask])) == {1, 2}

@@ -10,7 +10,6 @@ import pandas as pd
 import pytest
 
 import medinteract.ops as ops
-from medinteract.errors import ParameterError
 from medinteract.ops.registry import _REGISTRY, get_op, list_ops, op
 from medinteract.params import (Choice, Image, ImageIn, Range, Spacing, describe, format_unit,
                                 inputs, output_kind, validate_params)

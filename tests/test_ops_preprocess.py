@@ -32,7 +32,8 @@ def test_resample_isotropic_defaults_to_the_finest_spacing():
     out = ops.resample_isotropic(vol, spacing=(2.0, 1.0, 1.0))
     assert out.shape == (10, 8, 8)
     assert ops.resampled_spacing(vol.shape, (2.0, 1.0, 1.0)) == (1.0, 1.0, 1.0)
-    labels = np.zeros((4, 4), np.int32); labels[1:3, 1:3] = 7
+    labels = np.zeros((4, 4), np.int32)
+    labels[1:3, 1:3] = 7
     nearest = ops.resample_isotropic(labels, spacing=(2.0, 1.0), order=0)
     assert set(np.unique(nearest)) == {0.0, 7.0}
 

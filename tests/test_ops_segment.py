@@ -42,7 +42,8 @@ def test_auto_threshold_separates_two_classes(low, gap, noise_fraction, method):
     # a bright square (1/4 of the pixels) on a background, noise up to 5 % of the contrast:
     # the threshold lies between the two levels and misclassifies under 1 % of the pixels
     rng = np.random.default_rng(1)
-    truth = np.zeros((32, 32), bool); truth[8:24, 8:24] = True
+    truth = np.zeros((32, 32), bool)
+    truth[8:24, 8:24] = True
     img = np.where(truth, low + gap, low) + rng.normal(0, noise_fraction * gap, truth.shape)
     value = ops.auto_threshold_value(img, method=method)
     assert low < value < low + gap
@@ -53,7 +54,8 @@ def test_auto_threshold_separates_two_classes(low, gap, noise_fraction, method):
 
 @pytest.mark.parametrize("method", ["yen", "triangle"])
 def test_yen_and_triangle_separate_a_small_bright_object(method):
-    img = np.zeros((64, 64)); img[28:36, 28:36] = 100
+    img = np.zeros((64, 64))
+    img[28:36, 28:36] = 100
     img += np.random.default_rng(2).normal(0, 3, img.shape)
     assert ops.threshold_auto(img, method=method)[28:36, 28:36].all()
 
@@ -80,7 +82,8 @@ def test_sobel_gives_the_gradient_in_units_per_mm():
 
 
 def test_canny_finds_a_square_outline_and_works_slice_by_slice():
-    img = np.zeros((40, 40)); img[10:30, 10:30] = 100
+    img = np.zeros((40, 40))
+    img[10:30, 10:30] = 100
     img += np.random.default_rng(4).normal(0, 2, img.shape)
     edges = ops.canny(img, sigma=1.0)
     assert edges[20, 9:12].any() and edges[20, 28:31].any()
@@ -131,7 +134,9 @@ def test_watershed_with_given_markers():
     spacing = (1.0, 1.0)
     a = _ball((40, 60), spacing, 10, (20, 18))
     b = _ball((40, 60), spacing, 10, (20, 36))
-    markers = np.zeros(a.shape, np.int32); markers[20, 18] = 5; markers[20, 36] = 9
+    markers = np.zeros(a.shape, np.int32)
+    markers[20, 18] = 5
+    markers[20, 36] = 9
     labels = ops.watershed(a | b, markers=markers)
     assert set(np.unique(labels)) == {0, 5, 9}
     assert labels[20, 10] == 5 and labels[20, 44] == 9
@@ -150,6 +155,7 @@ def test_threshold_is_monotonic_in_its_bounds(low, delta, width):
 
 
 def test_multi_otsu_on_too_few_values_says_so():
-    img = np.zeros((8, 8)); img[:4] = 1
+    img = np.zeros((8, 8))
+    img[:4] = 1
     with pytest.raises(ValueError, match="too few distinct values"):
         ops.multi_otsu(img, classes=3)

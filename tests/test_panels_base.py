@@ -13,6 +13,7 @@ import ipywidgets as widgets
 import numpy as np
 import pytest
 import traitlets
+from eventloop import run_in_loop
 
 from medinteract.data import phantom
 from medinteract.display import decode_png
@@ -310,7 +311,7 @@ def test_preview_is_shown_while_full_result_runs():
         assert not p.showing_preview and np.all(p.result == 7.0)
         assert np.all(p.view.after.array == 7.0)
 
-    asyncio.run(scenario())
+    run_in_loop(scenario)
 
 
 # -- chaining panels into a pipeline -----------------------------------------------------------
@@ -363,4 +364,4 @@ def test_preview_of_a_volume_is_shown_on_the_current_slice():
         await until(lambda: not p.busy)
         assert not p.showing_preview and np.all(p.view.after.array == 7.0)
 
-    asyncio.run(scenario())
+    run_in_loop(scenario)

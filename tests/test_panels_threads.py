@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 import numpy as np
 import pytest
+from eventloop import THREAD_NAME, run_in_loop
 
 from medinteract.data import phantom
 from medinteract.params import Image, ImageIn, Range
@@ -173,15 +174,8 @@ def test_in_an_event_loop_results_arrive_without_waiting(ct):
             await asyncio.sleep(0.01)  # the loop runs; nobody calls wait()
         return p, log.threads, loop_thread
 
-    def in_thread() -> None:
-        results.append(asyncio.run(scenario()))
-
-    results: list[Any] = []
-    runner = threading.Thread(target=in_thread, name="kernel-main")
-    runner.start()
-    runner.join(TIMEOUT)
-    p, threads, loop_thread = results[0]
-    assert loop_thread == "kernel-main"
+    p, threads, loop_thread = run_in_loop(scenario)
+    assert loop_thread == THREAD_NAME
     assert np.array_equal(p.result, ct.scan.array * 4) and p.params == {"k": 4.0}
     assert threads and all(thread == "kernel-main" for _, thread in threads)
 
@@ -203,6 +197,6 @@ def test_a_change_from_another_thread_is_applied_at_home(ct):
         assert np.array_equal(p.result, ct.scan.array * 6)
         return log.threads
 
-    threads = asyncio.run(scenario())
-    assert [name for name, thread in threads if thread != "MainThread"] in ([], ["params"])
-    assert all(thread == "MainThread" for name, thread in threads if name != "params")
+    threads = run_in_loop(scenario)
+    assert [name for name, thread in threads if thread != THREAD_NAME] in ([], ["params"])
+    assert all(thread == THREAD_NAME for name, thread in threads if name != "params")

@@ -13,7 +13,7 @@ import pytest
 import medinteract as mi
 import medinteract.ops as ops
 from medinteract.errors import MedinteractError, ParameterError
-from medinteract.params import (KINDS, Bounds, Image, ImageIn, ParamKind, Range, Spacing,
+from medinteract.params import (KINDS, Bounds, Image, ImageIn, ParamKind, Spacing,
                                 describe, nice_step, range_bounds, register_kind,
                                 unregister_kind, validate_params, value_bounds)
 from medinteract.pipeline import Pipeline, Step

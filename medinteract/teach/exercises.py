@@ -31,7 +31,7 @@ __all__ = ["Exercise", "Grade", "register", "exercise", "list_exercises", "check
 #: test split).
 Grade = tuple[list[Criterion], list[str]] | tuple[list[Criterion], list[str], list[str]]
 
-_REGISTRY: dict[str, "Exercise"] = {}
+_REGISTRY: dict[str, Exercise] = {}
 #: Checks made of each exercise in this session.
 _CHECKS: dict[str, int] = {}
 
