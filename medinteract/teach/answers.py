@@ -206,10 +206,10 @@ def as_method(answer: Any, expects: str) -> Callable[[Any], Any]:
 
     Examples
     --------
-    >>> as_method(np.zeros(3), "a mask")
+    >>> as_method(np.zeros(3), "a mask")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    medinteract.teach.answers.AnswerError: expected your method: a function `f(scan)` that returns a mask (or a pipeline, or a panel), got a float64 array of shape (3,). This exercise grades your method on scans you have not seen, so wrap your steps in a function: `def method(scan): ...; return result`, then `answer = method`.
+    medinteract.teach.answers.AnswerError: expected your method: ... got a float64 array ...
     """
     from medinteract.pipeline import Pipeline
 

@@ -140,10 +140,10 @@ def write_assignment(tutorials: Sequence[str | PathLike[str]], course: str | Pat
     KeyError
         When a solutions notebook lacks the solution of one of the exercises.
     """
-    tutorials = [Path(t) for t in tutorials]
-    if len({t.name for t in tutorials}) != len(tutorials):
+    paths = [Path(t) for t in tutorials]
+    if len({t.name for t in paths}) != len(paths):
         raise ValueError("each tutorial may be named once")
-    solutions_dir = Path(solutions) if solutions else tutorials[0].parent / "solutions"
+    solutions_dir = Path(solutions) if solutions else paths[0].parent / "solutions"
     points = dict(points or {})
     course = Path(course)
     target = course / "source" / assignment
@@ -153,7 +153,7 @@ def write_assignment(tutorials: Sequence[str | PathLike[str]], course: str | Pat
         config.write_text(_CONFIG.format(course_id=course_id, stub=CODE_STUB,
                                          timeout=int(timeout)), encoding="utf-8")
     written = []
-    for tutorial in tutorials:
+    for tutorial in paths:
         nb = nbformat.read(tutorial, as_version=4)
         cells = exercise_cells(nb)
         if not cells:

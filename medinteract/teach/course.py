@@ -556,7 +556,9 @@ def _false_objects(mask: np.ndarray, nodules: np.ndarray) -> int:
 
 def _grade_segment(answer: Any, scan: Any) -> Grade:
     method = as_method(answer, "a boolean mask of the nodules")
-    scores, found, false, flags, notes = [], [], [], [], []
+    scores, found, false = [], [], []
+    flags: list[str] = []
+    notes: list[str] = []
     for where, p in _cases(_chest_slice(), unseen_slices()):
         truth = np.asarray(p.nodules) > 0
         mask = as_mask(call_method(method, p.scan, where), truth.shape)
@@ -626,7 +628,8 @@ register(Exercise(
 # -- region_volume -------------------------------------------------------------------------
 def _grade_volume(answer: Any, scan: Any) -> Grade:
     method = as_method(answer, "the largest nodule's volume in mm³ (one number)")
-    errors, flags, values = [], [], []
+    errors, values = [], []
+    flags: list[str] = []
     seen = _chest_volume()
     for where, p in _cases(seen, unseen_volumes()):
         value = call_method(method, p.scan, where)
@@ -660,7 +663,7 @@ def _grade_volume(answer: Any, scan: Any) -> Grade:
 def _volume_notes(value: float, phantom: Phantom) -> list[str]:
     """Recognised mistakes, judged on the volume the student sees."""
     table = phantom.table
-    largest = table.loc[table["volume_mm3"].idxmax()]
+    largest = table.iloc[int(np.argmax(table["volume_mm3"].to_numpy()))]
     target = float(largest["volume_mm3"])
     voxel = float(np.prod(phantom.scan.spacing))
     others = table["volume_mm3"].drop(largest.name)
