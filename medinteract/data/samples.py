@@ -6,7 +6,7 @@ name               modality  source package       what it is
 ``ct_small``       CT        pydicom              one 128x128 axial CT slice (``CT_small.dcm``)
 ``mr_small``       MR        pydicom              one 64x64 MR slice (``MR_small.dcm``)
 ``mr_multiframe``  MR        pydicom-data         enhanced MR, 10 frames of 64x64
-``head_ct``        CT        pydicom-data         one 512x512 axial head CT slice (CQ500)
+``head_ct``        CT        pydicom-data         one 512x512 axial head CT slice (CQ500), lossless
 ``chest_xray``     CR        pydicom-data         PA chest radiograph, 1955x1841, MONOCHROME1
 ``retina``         OP        scikit-image         colour fundus photograph, 1411x1411 RGB
 =================  ========  ===================  ==============================================
@@ -62,9 +62,11 @@ _SAMPLES: dict[str, _Sample] = {s.name: s for s in (
     _Sample("mr_multiframe", "emri_small.dcm", "pydicom-data", "MR", (10, 64, 64),
             "Enhanced (multi-frame) MR, 10 frames of 64x64 in one file; the file carries no "
             "frame positions, so frames are ordered by number (pydicom's emri_small.dcm)."),
-    _Sample("head_ct", "693_UNCI.dcm", "pydicom-data", "CT", (512, 512),
-            "One axial non-contrast head CT slice, 512x512, 0.48 mm pixels, from the public "
-            "CQ500 collection (pydicom's 693_UNCI.dcm)."),
+    _Sample("head_ct", "693_UNCR.dcm", "pydicom-data", "CT", (512, 512),
+            "One axial non-contrast head CT slice, 512x512, 0.48 mm pixels, 5 mm thick, from "
+            "the public CQ500 collection, stored losslessly; it shows a lesion under the brain "
+            "and subdural windows (pydicom-data's 693_UNCR.dcm, decoded from its lossless "
+            "JPEG 2000 example; 693_UNCI.dcm went through lossy compression)."),
     _Sample("chest_xray", "RG1_UNCI.dcm", "pydicom-data", "CR", (1955, 1841),
             "PA chest radiograph (computed radiography), 1955x1841, MONOCHROME1, from the "
             "NEMA compression samples; the file gives no usable pixel spacing, so spacing is "

@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 
 from medinteract.display.base import as_scan
-from medinteract.panels.base import scan_window
 from medinteract.ops import dice, hausdorff_distance, iou, psnr, ssim
+from medinteract.panels.base import _is_unit_range, scan_window
 from medinteract.panels.figures import grid_png
 from medinteract.pipeline import Step, resolve_op
 from medinteract.scan import Scan
@@ -155,6 +155,9 @@ def sweep(image: Any, op: str | Callable[..., Any], param: str, values: Sequence
             shown = np.asarray(out)
             if shown.dtype == bool or np.issubdtype(shown.dtype, np.integer):
                 shown = np.where(shown != 0, window.high, window.low)
+            elif _is_unit_range(shown) and not _is_unit_range(scan.array):
+                # display values (enhancement ops) spread over the window, as panels show them
+                shown = window.low + shown.astype(np.float32) * window.width
             tile_row.append(_shown_slice(shown, scan, index))
             title_row.append(", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
                                        for k, v in record.items()

@@ -17,9 +17,11 @@ answer away. Solutions live in ``notebooks/solutions/`` and CI runs them through
 (``python -m medinteract.teach.nbclean notebooks/``).
 """
 
+from medinteract.teach import hidden
 from medinteract.teach.answers import AnswerError
-from medinteract.teach.exercises import Exercise, check, exercise, list_exercises, register
+from medinteract.teach.exercises import (Exercise, check, exercise, grade, list_exercises,
+                                         register, reset_checks)
 from medinteract.teach.feedback import Criterion, Feedback
 
-__all__ = ["check", "exercise", "list_exercises", "register", "Exercise", "Feedback",
-           "Criterion", "AnswerError"]
+__all__ = ["check", "grade", "exercise", "list_exercises", "register", "reset_checks",
+           "Exercise", "Feedback", "Criterion", "AnswerError", "hidden"]

@@ -8,8 +8,9 @@ failing :class:`~medinteract.teach.Feedback`; it never reaches the student as a 
 
 from __future__ import annotations
 
+import inspect
 import numbers
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -17,7 +18,7 @@ import numpy as np
 from medinteract.scan import Scan, Window
 
 __all__ = ["AnswerError", "describe", "as_number", "as_numbers", "as_mask", "as_image",
-           "as_window"]
+           "as_window", "as_method", "call_method"]
 
 
 class AnswerError(ValueError):
@@ -176,3 +177,73 @@ def as_window(answer: Any) -> Window:
     if width <= 0:
         raise AnswerError(f"the window width must be positive, got {width:g} HU")
     return Window(center, width)
+
+
+def as_method(answer: Any, expects: str) -> Callable[[Any], Any]:
+    """A student's method: a function of one scan, a pipeline, or a panel (its pipeline).
+
+    Method exercises grade *how* a result is made, on scans the student has not seen, so the
+    answer must be something that can be run again, not a result computed once.
+
+    Parameters
+    ----------
+    answer : object
+        A function ``f(scan)``, a :class:`~medinteract.pipeline.Pipeline`, or a panel (its
+        ``.pipeline`` is run).
+    expects : str
+        What the method returns ("a boolean mask of the nodules"), for the message.
+
+    Returns
+    -------
+    callable
+        ``method(scan) -> result``.
+
+    Raises
+    ------
+    AnswerError
+        For a result (an array, a number) instead of a method, or a function that cannot take
+        one argument.
+
+    Examples
+    --------
+    >>> as_method(np.zeros(3), "a mask")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    medinteract.teach.answers.AnswerError: expected your method: ... got a float64 array ...
+    """
+    from medinteract.pipeline import Pipeline
+
+    if isinstance(answer, Pipeline):
+        return answer.run
+    pipeline = getattr(type(answer), "pipeline", None)
+    if isinstance(pipeline, property):
+        return answer.pipeline.run
+    expected = (f"your method: a function `f(scan)` that returns {expects} (or a pipeline, or "
+                f"a panel)")
+    if not callable(answer) or isinstance(answer, type):
+        raise AnswerError(
+            f"expected {expected}, got {describe(answer)}. This exercise grades your method on "
+            f"scans you have not seen, so wrap your steps in a function: "
+            f"`def method(scan): ...; return result`, then `answer = method`.")
+    try:
+        inspect.signature(answer).bind(object())
+    except TypeError:
+        raise AnswerError(f"expected {expected}; your function cannot be called with one "
+                          f"argument (the scan): give it exactly one parameter") from None
+    except ValueError:  # no signature available (some builtins): try it when grading
+        pass
+    return answer
+
+
+def call_method(method: Callable[[Any], Any], scan: Any, where: str) -> Any:
+    """Run a student's method on one scan; its errors become an :class:`AnswerError`.
+
+    ``where`` names the scan ("the scan you see", "an unseen scan") in the message.
+    """
+    try:
+        return method(scan)
+    except AnswerError:
+        raise
+    except Exception as error:  # the student's code: report, never crash the check
+        raise AnswerError(f"your method raised {type(error).__name__} on {where}: "
+                          f"{error}") from None

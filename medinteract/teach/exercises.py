@@ -9,6 +9,7 @@ truth), never stored as a hard-coded answer.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import html
 from collections.abc import Callable, Mapping
@@ -18,15 +19,21 @@ from typing import Any
 
 import pandas as pd
 
+from medinteract.teach import hidden
 from medinteract.teach.answers import AnswerError
 from medinteract.teach.feedback import Criterion, Feedback, _inline
 
-__all__ = ["Exercise", "Grade", "register", "exercise", "list_exercises", "check"]
+__all__ = ["Exercise", "Grade", "register", "exercise", "list_exercises", "check", "grade",
+           "reset_checks"]
 
-#: What a grading function returns: the criteria, and notes that explain a failure.
-Grade = tuple[list[Criterion], list[str]]
+#: What a grading function returns: the criteria, notes that explain a failure and, optionally,
+#: flags (reasons the answer cannot count: it reproduces the answer key, it was trained on the
+#: test split).
+Grade = tuple[list[Criterion], list[str]] | tuple[list[Criterion], list[str], list[str]]
 
 _REGISTRY: dict[str, Exercise] = {}
+#: Checks made of each exercise in this session.
+_CHECKS: dict[str, int] = {}
 
 
 @dataclass(frozen=True, eq=False)
@@ -50,12 +57,18 @@ class Exercise:
         What ``answer`` must hold ("a boolean mask of shape (256, 256)"), for the message
         shown while the placeholder ``...`` is still in place.
     grade : callable
-        ``grade(answer, **data) -> (criteria, notes)``; raises :class:`AnswerError` for an
-        answer of the wrong type or shape.
+        ``grade(answer, **data) -> (criteria, notes[, flags])``; raises :class:`AnswerError`
+        for an answer of the wrong type or shape. It keeps the answer key to itself: the
+        ground truth and any hidden cases (:mod:`medinteract.teach.hidden`) are built inside.
     inputs : mapping of str to callable
         The data the student works on: name -> a function without arguments that builds it
         (seeded; cache it, e.g. with :func:`functools.cache`, as it is called on every check).
-        Only the inputs a check needs are built.
+        Inputs only, never labels: what the student may use to find the answer.
+    supplied : tuple of str
+        Names of things the student hands to :meth:`check` besides the answer (e.g. ``model``
+        for an exercise that explains the student's own model); they replace no input.
+    method : bool
+        True when the answer is a method graded on unseen cases (shown in the task box).
     """
 
     id: str
@@ -66,22 +79,27 @@ class Exercise:
     expects: str
     grade: Callable[..., Grade]
     inputs: Mapping[str, Callable[[], Any]]
+    supplied: tuple[str, ...] = ()
+    method: bool = False
 
     @property
     def data(self) -> SimpleNamespace:
         """The exercise's inputs as attributes (``ex.data.phantom``), seeded and cached."""
         return SimpleNamespace(**{name: make() for name, make in self.inputs.items()})
 
-    def check(self, answer: Any, **context: Any) -> Feedback:
+    def check(self, answer: Any, **supplied: Any) -> Feedback:
         """Check an answer; never raises for a wrong or missing answer.
+
+        Each exercise may be checked :func:`~medinteract.teach.hidden.max_checks` times per
+        session (``MEDINTERACT_MAX_CHECKS``); past that the answer is not assessed.
 
         Parameters
         ----------
         answer : object
             The student's answer (``...`` or ``None`` means "not answered yet").
-        **context
-            Replacements for the exercise's own data, named as in :attr:`data` (e.g.
-            ``phantom=my_phantom`` to grade against the phantom a tutorial already built).
+        **supplied
+            What the exercise asks the student to hand over besides the answer (see
+            :attr:`supplied`, e.g. ``model=model``).
 
         Returns
         -------
@@ -90,32 +108,56 @@ class Exercise:
         Raises
         ------
         TypeError
-            When ``context`` names something the exercise does not use (an authoring error).
+            When ``supplied`` names something the exercise does not take (an authoring error).
         """
-        unknown = sorted(set(context) - set(self.inputs))
+        unknown = sorted(set(supplied) - set(self.supplied))
         if unknown:
-            raise TypeError(f"exercise {self.id!r} takes no context {unknown}; it accepts "
-                            f"{sorted(self.inputs)}")
+            takes = f"it takes {list(self.supplied)}" if self.supplied else "it takes none"
+            raise TypeError(f"exercise {self.id!r} takes no argument {unknown} besides the "
+                            f"answer; {takes}")
         if answer is Ellipsis:
-            return Feedback(exercise_id=self.id, title=self.title, hint=self.hint, problem=(
-                f"No answer yet: replace `...` with your code, so that `answer` holds "
-                f"{self.expects}."))
+            return self._problem(f"No answer yet: replace `...` with your code, so that "
+                                 f"`answer` holds {self.expects}.")
         if answer is None:
-            return Feedback(exercise_id=self.id, title=self.title, hint=self.hint, problem=(
-                f"`answer` is None: expected {self.expects}. Did a function forget to "
-                f"`return` its result?"))
-        data = {name: context[name] if name in context else make()
-                for name, make in self.inputs.items()}
+            return self._problem(f"`answer` is None: expected {self.expects}. Did a function "
+                                 f"forget to `return` its result?")
+        limit = hidden.max_checks()
+        _CHECKS[self.id] = count = _CHECKS.get(self.id, 0) + 1
+        if limit is not None and count > limit:
+            return self._problem(
+                f"This is check {count} of `{self.id}` in this session; {limit} are allowed, "
+                f"so this answer was not assessed. Feedback is for learning, not for trying "
+                f"values until one passes: work out why your last answer fell short.")
+        feedback = self.assess(answer, **supplied)
+        if limit is not None and limit - count < 5 and feedback.problem is None:
+            left = limit - count
+            feedback = dataclasses.replace(feedback, notes=feedback.notes + (
+                f"{left} check{'s' if left != 1 else ''} of this exercise left in this "
+                f"session.",))
+        return feedback
+
+    def assess(self, answer: Any, **supplied: Any) -> Feedback:
+        """Grade an answer without counting it as a check (for autograders).
+
+        Returns
+        -------
+        Feedback
+            As :meth:`check`, for an answer that is not a placeholder.
+        """
+        data = {name: make() for name, make in self.inputs.items()}
         try:
-            criteria, notes = self.grade(answer, **data)
+            criteria, notes, *flags = self.grade(answer, **data, **supplied)
         except AnswerError as error:
-            return Feedback(exercise_id=self.id, title=self.title, hint=self.hint,
-                            problem=_sentence(str(error)))
+            return self._problem(_sentence(str(error)))
         except Exception as error:  # a student's object misbehaving must not crash the cell
-            return Feedback(exercise_id=self.id, title=self.title, hint=self.hint, problem=(
-                f"Checking your answer failed with {type(error).__name__}: {error}"))
+            return self._problem(f"Checking your answer failed with {type(error).__name__}: "
+                                 f"{error}")
         return Feedback(exercise_id=self.id, title=self.title, criteria=tuple(criteria),
-                        hint=self.hint, notes=tuple(notes))
+                        hint=self.hint, notes=tuple(notes),
+                        flags=tuple(flags[0]) if flags else ())
+
+    def _problem(self, text: str) -> Feedback:
+        return Feedback(exercise_id=self.id, title=self.title, hint=self.hint, problem=text)
 
     def __repr__(self) -> str:
         names = ", ".join(self.inputs)
@@ -124,6 +166,9 @@ class Exercise:
 
     def _repr_html_(self) -> str:
         names = ", ".join(f"<code>ex.data.{html.escape(n)}</code>" for n in self.inputs)
+        extra = "".join(f", {html.escape(n)}={html.escape(n)}" for n in self.supplied)
+        graded = (" Your method is also run on scans you have not seen: that decides."
+                  if self.method else "")
         paragraphs = "".join(f"<p style='margin:4px 0'>{_inline(p)}</p>"
                              for p in self.prompt.split("\n\n"))
         return (
@@ -134,7 +179,7 @@ class Exercise:
             f"{html.escape(self.id)}</code>: {html.escape(self.title)}</div>"
             f"{paragraphs}<p style='margin:4px 0'>Data: {names}, with <code>ex = "
             f"teach.exercise({self.id!r})</code>. Check with "
-            f"<code>teach.check({self.id!r}, answer)</code>.</p></div>"
+            f"<code>teach.check({self.id!r}, answer{extra})</code>.{graded}</p></div>"
         )
 
 
@@ -183,7 +228,7 @@ def list_exercises() -> pd.DataFrame:
             .sort_values(["notebook", "id"], kind="stable").reset_index(drop=True))
 
 
-def check(exercise_id: str, answer: Any, **context: Any) -> Feedback:
+def check(exercise_id: str, answer: Any, **supplied: Any) -> Feedback:
     """Check an answer to a registered exercise.
 
     Parameters
@@ -192,9 +237,8 @@ def check(exercise_id: str, answer: Any, **context: Any) -> Feedback:
         The exercise, e.g. ``"segment_dice"`` (see :func:`list_exercises`).
     answer : object
         The student's answer; ``...`` (the placeholder) gives a friendly "not answered yet".
-    **context
-        Replacements for the exercise's data (see :attr:`Exercise.data`), e.g.
-        ``phantom=chest`` to grade against a phantom the notebook built itself.
+    **supplied
+        What the exercise asks for besides the answer (e.g. ``model=model``).
 
     Returns
     -------
@@ -207,7 +251,34 @@ def check(exercise_id: str, answer: Any, **context: Any) -> Feedback:
     >>> teach.check("slice_order", ...).passed
     False
     """
-    return exercise(exercise_id).check(answer, **context)
+    return exercise(exercise_id).check(answer, **supplied)
+
+
+def grade(exercise_id: str, answer: Any, points: float = 1.0, **supplied: Any) -> float:
+    """Points for an answer, for an autograder: ``points`` when it passes, else 0.
+
+    Not counted as a check and never raises for the answer; the feedback is printed, so the
+    graded notebook shows why. With ``MEDINTERACT_GRADING_SECRET`` set, method exercises are
+    graded on unseen cases that only the grader knows.
+
+    Examples
+    --------
+    >>> from medinteract import teach
+    >>> teach.grade("slice_order", [3.0, 1.0])
+    [not yet] slice_order: Put the slices of a series in order
+    ...
+    0.0
+    """
+    ex = exercise(exercise_id)
+    unanswered = answer is None or answer is Ellipsis
+    feedback = ex.check(answer, **supplied) if unanswered else ex.assess(answer, **supplied)
+    print(feedback)
+    return float(points) if feedback.passed else 0.0
+
+
+def reset_checks() -> None:
+    """Forget how often each exercise was checked in this session (for teachers and tests)."""
+    _CHECKS.clear()
 
 
 def _load_course() -> None:

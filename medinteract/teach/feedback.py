@@ -60,6 +60,10 @@ class Feedback:
         A nudge towards the solution, shown while the exercise is not passed.
     notes : tuple of str
         Extra observations that explain a failure (e.g. "this looks like a voxel count").
+    flags : tuple of str
+        Reasons the answer cannot count whatever its scores (it reproduces the hidden ground
+        truth exactly, or a model was trained on the test split); a flagged answer never
+        passes.
 
     Examples
     --------
@@ -77,12 +81,13 @@ class Feedback:
     problem: str | None = None
     hint: str = ""
     notes: tuple[str, ...] = field(default=())
+    flags: tuple[str, ...] = field(default=())
 
     @property
     def passed(self) -> bool:
-        """True when the answer was assessed and every criterion holds."""
-        return self.problem is None and bool(self.criteria) and all(
-            c.passed for c in self.criteria)
+        """True when the answer was assessed, every criterion holds and nothing is flagged."""
+        return (self.problem is None and not self.flags and bool(self.criteria)
+                and all(c.passed for c in self.criteria))
 
     @property
     def failed(self) -> tuple[Criterion, ...]:
@@ -96,6 +101,7 @@ class Feedback:
         lines = [str(c) for c in self.criteria]
         if self.problem:
             lines.insert(0, f"{_FAIL_MARK} {self.problem}")
+        lines += [f"Flagged: {f}" for f in self.flags]
         lines += [f"Note: {n}" for n in self.notes]
         if not self.passed and self.hint:
             lines.append(f"Hint: {self.hint}")
@@ -118,8 +124,10 @@ class Feedback:
             items.append(_html_item(False, self.problem))
         items += [_html_item(c.passed, c.description + (f": {c.detail}" if c.detail else ""))
                   for c in self.criteria]
-        extra = "".join(f"<p style='margin:4px 0'><b>Note:</b> {_inline(n)}</p>"
-                        for n in self.notes)
+        extra = "".join(f"<p style='margin:4px 0;color:#cf222e'><b>Flagged:</b> {_inline(f)}"
+                        f"</p>" for f in self.flags)
+        extra += "".join(f"<p style='margin:4px 0'><b>Note:</b> {_inline(n)}</p>"
+                         for n in self.notes)
         if not ok and self.hint:
             extra += f"<p style='margin:4px 0'><b>Hint:</b> {_inline(self.hint)}</p>"
         return (
