@@ -13,8 +13,10 @@ from medinteract.learn.datasets import augmentation
 from medinteract.learn.models import (
     LAST_CONV_LAYER,
     LOGITS_LAYER,
+    PreciseBatchNorm,
     denoising_autoencoder,
     dice_coefficient,
+    precise_batch_norm,
     small_cnn,
     small_unet,
 )
@@ -41,6 +43,96 @@ def test_small_cnn_options():
         small_cnn(n_classes=1)
     with pytest.raises(ValueError, match="pooling"):
         small_cnn(pooling="median")
+    plain = small_cnn(batch_norm=False, compile=False)
+    assert not any(isinstance(layer, keras.layers.BatchNormalization) for layer in plain.layers)
+    assert plain.get_layer(LAST_CONV_LAYER).output.shape[1:3] == (8, 8)
+
+
+def test_small_cnn_on_volumes_uses_3d_convolutions():
+    model = small_cnn((16, 16, 16, 1), 2, filters=(4, 8))
+    assert model.output_shape == (None, 2)
+    assert isinstance(model.get_layer("stage1_conv"), keras.layers.Conv3D)
+    assert model.get_layer(LAST_CONV_LAYER).output.shape[1:4] == (8, 8, 8)
+    with pytest.raises(ValueError, match="4 spatial dimensions"):
+        small_cnn((4, 8, 8, 8, 1))
+
+
+def test_small_cnn_for_multilabel_targets_gives_one_probability_per_finding():
+    keras.utils.set_random_seed(0)
+    model = small_cnn((16, 16, 1), 5, filters=(4, 8), multilabel=True)
+    x = np.random.default_rng(0).random((8, 16, 16, 1), dtype=np.float32)
+    y = (np.arange(40).reshape(8, 5) % 3 == 0).astype(np.float32)
+    history = model.fit(x, y, epochs=1, batch_size=4, verbose=0)
+    assert {"loss", "accuracy", "auc"} <= set(history.history)
+    p = model.predict(x, verbose=0)
+    assert p.shape == (8, 5) and (p >= 0).all() and (p <= 1).all()
+    assert not np.allclose(p.sum(1), 1.0)  # independent findings, not a softmax
+
+
+def _bn_input_statistics(model, x):
+    """Exact mean and variance of every BatchNormalization layer's inputs over ``x``."""
+    out = {}
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            probe = keras.Model(model.input, layer.input)
+            values = np.asarray(probe.predict(x, verbose=0), dtype=np.float64)
+            out[layer.name] = (values.mean(axis=(0, 1, 2)), values.var(axis=(0, 1, 2)))
+    return out
+
+
+def test_precise_batch_norm_sets_exact_statistics_layer_after_layer():
+    keras.utils.set_random_seed(0)
+    model = small_cnn((32, 32, 1), 2, filters=(8, 16, 16))
+    x = np.random.default_rng(1).random((50, 32, 32, 1), dtype=np.float32)
+    trainable = [w.copy() for w in model.get_weights()[:1]]
+    # stale statistics, as after training: far from what the layers see
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.moving_mean.assign(np.full(layer.moving_mean.shape, 3.0, np.float32))
+            layer.moving_variance.assign(np.full(layer.moving_variance.shape, 9.0, np.float32))
+    assert precise_batch_norm(model, x, batch_size=16) == 3
+    # each layer's statistics are those of its inputs *given* the exact statistics before it
+    for name, (mean, variance) in _bn_input_statistics(model, x).items():
+        layer = model.get_layer(name)
+        np.testing.assert_allclose(keras.ops.convert_to_numpy(layer.moving_mean), mean,
+                                   rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(keras.ops.convert_to_numpy(layer.moving_variance), variance,
+                                   rtol=1e-4, atol=1e-6)
+    np.testing.assert_array_equal(model.get_weights()[0], trainable[0])
+    # a subset gives nearly the same statistics; the result does not depend on the batch size
+    before = [keras.ops.convert_to_numpy(v).copy() for v in model.non_trainable_weights]
+    precise_batch_norm(model, x, batch_size=7)
+    for a, b in zip(before, model.non_trainable_weights):
+        np.testing.assert_allclose(a, keras.ops.convert_to_numpy(b), rtol=1e-4, atol=1e-6)
+    with pytest.raises(ValueError, match="at least one sample"):
+        precise_batch_norm(model, x[:0])
+
+
+def test_precise_batch_norm_callback_runs_before_validation_and_at_the_end():
+    keras.utils.set_random_seed(0)
+    model = small_cnn((32, 32, 1), 2, filters=(8, 16))
+    rng = np.random.default_rng(2)
+    x = rng.random((64, 32, 32, 1), dtype=np.float32)
+    y = (x.mean(axis=(1, 2, 3)) > 0.5).astype(int)
+    updates = []
+
+    class Spy(PreciseBatchNorm):
+        def _update(self):
+            updates.append(len(updates))
+            super()._update()
+
+    history = model.fit(x, y, validation_data=(x[:16], y[:16]), epochs=2, batch_size=16,
+                        verbose=0, callbacks=[Spy(x)])
+    assert len(updates) == 3  # before each of 2 validations, and at the end
+    exact = _bn_input_statistics(model, x)
+    for name, (mean, _) in exact.items():
+        np.testing.assert_allclose(
+            keras.ops.convert_to_numpy(model.get_layer(name).moving_mean), mean, rtol=1e-4,
+            atol=1e-5)
+    # the last validation saw the final model: evaluating again gives the same loss
+    loss = model.evaluate(x[:16], y[:16], verbose=0, callbacks=[Spy(x)])[0]
+    assert loss == pytest.approx(history.history["val_loss"][-1], rel=1e-4)
+    assert len(updates) == 3, "evaluate() outside fit leaves the statistics alone"
 
 
 def test_small_unet_maps_images_to_masks():
@@ -143,3 +235,18 @@ def test_compare_denoisers_ranks_the_autoencoder_against_every_classical_filter(
     assert chosen["params"].iloc[1] == {"sigma": 2.0}
     with pytest.raises(ValueError, match="no parameter"):
         compare_denoisers(noisy[:2], clean[:2], filters={"gaussian": {"radius": 2}})
+
+
+def test_tensorflow_retracing_notice_is_dropped_other_warnings_pass(caplog):
+    # several models in one notebook each trace their own predict function; TensorFlow counts
+    # them together and prints a retracing notice into the notebook: medinteract.learn drops it
+    import logging
+
+    import medinteract.learn  # noqa: F401
+
+    logger = logging.getLogger("tensorflow")
+    with caplog.at_level(logging.WARNING, logger="tensorflow"):
+        logger.warning("5 out of the last 13 calls to <function f at 0x1> triggered "
+                       "tf.function retracing. Tracing is expensive ...")
+        logger.warning("a real warning")
+    assert [r.getMessage() for r in caplog.records] == ["a real warning"]

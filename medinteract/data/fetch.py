@@ -9,7 +9,7 @@ published for them, and reused afterwards.
 Examples
 --------
 >>> list_remote()["name"].tolist()
-['pneumoniamnist', 'brain_mr']
+['pneumoniamnist', 'breastmnist', 'chestmnist', 'nodulemnist3d', 'brain_mr']
 
 ``fetch("pneumoniamnist")`` downloads the file on first use and returns its cached path.
 """
@@ -68,6 +68,45 @@ REGISTRY: dict[str, RemoteFile] = {f.name: f for f in (
             "labelled normal/pneumonia, split into train/val/test (NumPy .npz, about 4 MB). "
             "CC BY 4.0. Yang et al., Scientific Data 10:41 (2023); images from Kermany et al., "
             "Cell 172:1122 (2018). Checksum: the MD5 published by MedMNIST."
+        ),
+    ),
+    RemoteFile(
+        name="breastmnist",
+        url="https://zenodo.org/records/10519652/files/breastmnist.npz?download=1",
+        known_hash="md5:750601b1f35ba3300ea97c75c52ff8f6",
+        fname="breastmnist.npz",
+        description=(
+            "BreastMNIST (MedMNIST v2): 780 breast ultrasound images resized to 28x28, "
+            "labelled malignant (0) or normal/benign (1), split into train/val/test (NumPy "
+            ".npz, about 0.6 MB). CC BY 4.0. Yang et al., Scientific Data 10:41 (2023); images "
+            "from Al-Dhabyani et al., Data in Brief 28:104863 (2020). Checksum: the MD5 "
+            "published by MedMNIST."
+        ),
+    ),
+    RemoteFile(
+        name="chestmnist",
+        url="https://zenodo.org/records/10519652/files/chestmnist.npz?download=1",
+        known_hash="md5:02c8a6516a18b556561a56cbdd36c4a8",
+        fname="chestmnist.npz",
+        description=(
+            "ChestMNIST (MedMNIST v2): 112,120 frontal chest X-rays resized to 28x28 with 14 "
+            "text-mined findings each (multi-label), split into train/val/test by patient "
+            "(NumPy .npz, about 80 MB). CC BY 4.0. Yang et al., Scientific Data 10:41 (2023); "
+            "images from NIH ChestX-ray14, Wang et al., CVPR 2017. Checksum: the MD5 "
+            "published by MedMNIST."
+        ),
+    ),
+    RemoteFile(
+        name="nodulemnist3d",
+        url="https://zenodo.org/records/10519652/files/nodulemnist3d.npz?download=1",
+        known_hash="md5:8755a7e9e05a4d9ce80a24c3e7a256f3",
+        fname="nodulemnist3d.npz",
+        description=(
+            "NoduleMNIST3D (MedMNIST v2): 1,633 lung nodules from thoracic CT as 28x28x28 "
+            "volumes, labelled benign (0) or malignant (1), split into train/val/test (NumPy "
+            ".npz). CC BY 4.0. Yang et al., Scientific Data 10:41 (2023); CT from LIDC-IDRI, "
+            "Armato et al., Medical Physics 38:915 (2011). Checksum: the MD5 published by "
+            "MedMNIST."
         ),
     ),
     RemoteFile(

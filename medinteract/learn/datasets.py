@@ -100,7 +100,7 @@ class Dataset:
     ----------
     x_train, x_val, x_test : ndarray of float32
         Images ``(n, height, width, channels)`` (or ``(n, depth, height, width, channels)``
-        for 3-D patches), scaled to ``[0, 1]``.
+        for 3-D patches and volumes), scaled to ``[0, 1]``.
     y_train, y_val, y_test : ndarray
         Class indices ``(n,)`` for classification, masks ``(n, height, width, 1)`` (uint8) for
         segmentation, or ``(n, k)`` 0/1 labels for multi-label MedMNIST files.
@@ -169,7 +169,7 @@ class Dataset:
         return len(self.class_names)
 
     def summary(self) -> pd.DataFrame:
-        """Samples, patients and (for classification) samples per class in each split."""
+        """Samples, patients and samples per class (or per finding, multi-label) in each split."""
         rows = []
         for name in SPLITS:
             x, y = self.split(name)
@@ -177,6 +177,9 @@ class Dataset:
                                       "patients": len(np.unique(self.patients(name)))}
             if self.task == "classification":
                 counts = np.bincount(np.asarray(y, dtype=int), minlength=self.n_classes)
+                row.update({c: int(n) for c, n in zip(self.class_names, counts)})
+            elif self.task == "multilabel":
+                counts = np.asarray(y).reshape(len(y), -1).sum(0)
                 row.update({c: int(n) for c, n in zip(self.class_names, counts)})
             elif self.task == "segmentation":
                 row["with_foreground"] = int(np.count_nonzero(y.reshape(len(y), -1).any(1)))
@@ -422,7 +425,7 @@ def phantom_patches(
     nodule_radius_mm: tuple[float, float] = (2.5, 8.0),
     nodule_hu: tuple[float, float] = (-650.0, 60.0),
     noise_hu: float = 25.0,
-    patches_per_nodule: int = 3,
+    patches_per_nodule: int = 6,
     negative_ratio: float = 1.0,
     jitter: float = 0.2,
     fractions: tuple[float, float, float] = (0.6, 0.2, 0.2),
@@ -574,14 +577,18 @@ def load_medmnist(
     """Load a MedMNIST ``.npz`` file (e.g. ``pneumoniamnist.npz``) as a :class:`Dataset`.
 
     The file holds ``train_images``, ``train_labels``, ``val_images``, ``val_labels``,
-    ``test_images`` and ``test_labels``; images are ``uint8`` ``(n, h, w)`` (grey) or
-    ``(n, h, w, 3)`` (colour), labels ``(n, 1)`` class indices or ``(n, k)`` multi-label 0/1.
-    The official splits are kept. Images are scaled to ``[0, 1]`` float32 with a channel axis.
+    ``test_images`` and ``test_labels``; images are ``uint8`` ``(n, h, w)`` (grey 2-D),
+    ``(n, h, w, 3)`` (colour 2-D) or ``(n, d, h, w)`` (grey 3-D volumes, as in
+    ``nodulemnist3d.npz``: a 4-D array whose last axis is not 1 or 3 holds volumes, not
+    ``w``-channel images); labels ``(n, 1)`` class indices or ``(n, k)`` multi-label 0/1
+    findings. The official splits are kept. Images are scaled to ``[0, 1]`` float32 with a
+    channel axis: ``(n, h, w, c)`` or ``(n, d, h, w, 1)``.
 
     Parameters
     ----------
     path : path-like
-        The ``.npz`` file (downloaded by the user; nothing is fetched here).
+        The ``.npz`` file (nothing is fetched here; :func:`medinteract.learn.fetch_medmnist`
+        downloads MedMNIST files by name).
     class_names : sequence of str, optional
         Names of the classes (MedMNIST's ``INFO`` dictionary has them); default ``"0"``,
         ``"1"``, ...
@@ -619,14 +626,14 @@ def load_medmnist(
         if len(images) != len(labels):
             raise LoadError(path, f"{name}_images has {len(images)} images but "
                                   f"{name}_labels has {len(labels)} labels")
-        if images.ndim not in (3, 4):
+        if images.ndim not in (3, 4, 5):
             raise LoadError(path, f"{name}_images has shape {images.shape}; expected "
-                                  "(n, h, w) or (n, h, w, channels)")
+                                  "(n, h, w), (n, h, w, channels) or (n, d, h, w) volumes")
         x = images.astype(np.float32)
         if images.dtype == np.uint8 or x.max(initial=0) > 1:
             x /= 255.0
-        if x.ndim == 3:
-            x = x[..., None]
+        if x.ndim == 3 or (x.ndim == 4 and x.shape[-1] not in (1, 3)):
+            x = x[..., None]  # grey images (n, h, w) or grey volumes (n, d, h, w)
         labels = np.asarray(labels)
         if labels.ndim == 2 and labels.shape[1] > 1:
             multilabel = True

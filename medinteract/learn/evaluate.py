@@ -1,13 +1,18 @@
-"""Evaluate a trained model: confusion matrix, ROC/AUC, an operating point, failures, Dice.
+"""Evaluate a trained model: confusion matrix, ROC/AUC, operating points, calibration,
+confidence intervals, failures, Dice.
 
 All functions take plain NumPy arrays (predictions from ``model.predict``), so they work with
 any Keras backend, and any other model. Figures are :class:`matplotlib.figure.Figure` objects
 made without pyplot: a notebook shows one when it is the last value of a cell, and a script
 saves it with ``fig.savefig``.
 
-Conventions follow scikit-learn: the confusion matrix has one row per *true* class and one
+Conventions follow scikit-learn, whose implementations compute the confusion matrix, the ROC
+curve, its area and the reliability curve: arguments come as ``y_true, y_pred`` (class
+indices) or ``y_true, scores``; the confusion matrix has one row per *true* class and one
 column per *predicted* class; for two classes the positive class is 1 and ``scores`` are the
-predicted probabilities of class 1 (``probabilities[:, 1]``).
+predicted probabilities of class 1 (``probabilities[:, 1]``; ``(n, k)`` probabilities are
+accepted wherever scores are). A sample is called positive when its score is
+``>= threshold``.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from __future__ import annotations
 import inspect
 import time
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Literal, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -30,10 +35,16 @@ __all__ = [
     "OperatingPoint",
     "classification_report",
     "threshold_for",
+    "predictive_values",
+    "calibration_table",
+    "expected_calibration_error",
+    "Interval",
+    "bootstrap_interval",
     "misclassified",
     "misclassified_gallery",
     "plot_confusion_matrix",
     "plot_roc",
+    "plot_reliability",
     "segmentation_scores",
     "CLASSICAL_DENOISERS",
     "compare_denoisers",
@@ -67,37 +78,52 @@ def _binary_truth(y_true: np.ndarray, positive: int = 1) -> np.ndarray:
     return y == positive
 
 
+def _binary(y_true: np.ndarray, scores: np.ndarray,
+            positive: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """``(truth as 0/1 int, positive-class scores)``, checked to have one entry per sample."""
+    s = _scores(scores, positive)
+    t = _binary_truth(y_true, positive)
+    if s.shape != t.shape:
+        raise ValueError(f"y_true has {t.size} entries but scores have {s.size}")
+    return t.astype(np.int64), s
+
+
 def confusion_matrix(y_true: Sequence[int] | np.ndarray, y_pred: Sequence[int] | np.ndarray,
                      n_classes: int | None = None) -> np.ndarray:
-    """Counts of (true class, predicted class) pairs.
+    """Counts of (true class, predicted class) pairs (:func:`sklearn.metrics.confusion_matrix`).
 
     Parameters
     ----------
     y_true, y_pred : sequence of int
         True and predicted class indices.
     n_classes : int, optional
-        Number of classes (default: one more than the largest index seen).
+        Number of classes (default: one more than the largest index seen, so a class that
+        never occurs still has its row and column).
 
     Returns
     -------
     ndarray of int64, shape (n_classes, n_classes)
         ``cm[i, j]`` is the number of samples of true class ``i`` predicted as ``j``.
     """
+    from sklearn import metrics
+
     t = np.asarray(y_true, dtype=np.int64).reshape(-1)
     p = np.asarray(y_pred, dtype=np.int64).reshape(-1)
     if t.shape != p.shape:
         raise ValueError(f"y_true has {t.size} entries but y_pred has {p.size}")
     if n_classes is None:
         n_classes = int(max(t.max(initial=-1), p.max(initial=-1))) + 1
-    return np.bincount(t * n_classes + p, minlength=n_classes**2).reshape(n_classes, n_classes)
+    if not t.size:
+        return np.zeros((n_classes, n_classes), dtype=np.int64)
+    return metrics.confusion_matrix(t, p, labels=np.arange(n_classes)).astype(np.int64)
 
 
 def roc_curve(y_true: np.ndarray, scores: np.ndarray, *,
               positive: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Receiver operating characteristic: false and true positive rates per threshold.
 
-    A sample is called positive when its score is ``>= threshold``. Every distinct score is a
-    threshold (no point is dropped), preceded by ``inf`` (nothing called positive).
+    :func:`sklearn.metrics.roc_curve` with every distinct score as a threshold
+    (``drop_intermediate=False``), preceded by ``inf`` (nothing called positive).
 
     Parameters
     ----------
@@ -106,33 +132,36 @@ def roc_curve(y_true: np.ndarray, scores: np.ndarray, *,
     scores : array_like
         Score of the positive class, ``(n,)``, or probabilities ``(n, k)``.
     positive : int, optional
-        The positive class.
+        The positive class (every other class counts as negative).
 
     Returns
     -------
     fpr, tpr, thresholds : ndarray
         Decreasing thresholds and the rates they give, from (0, 0) to (1, 1).
     """
-    s = _scores(scores, positive)
-    t = _binary_truth(y_true, positive)
-    if s.shape != t.shape:
-        raise ValueError(f"y_true has {t.size} entries but scores have {s.size}")
+    from sklearn import metrics
+
+    t, s = _binary(y_true, scores, positive)
     if t.all() or not t.any():
         raise ValueError("ROC needs both positive and negative samples")
-    order = np.argsort(-s, kind="mergesort")
-    s, t = s[order], t[order]
-    last_of_run = np.r_[np.flatnonzero(np.diff(s)), s.size - 1]
-    tps = np.cumsum(t)[last_of_run]
-    fps = (last_of_run + 1) - tps
-    tpr = np.r_[0.0, tps / t.sum()]
-    fpr = np.r_[0.0, fps / (~t).sum()]
-    thresholds = np.r_[np.inf, s[last_of_run]]
+    fpr, tpr, thresholds = metrics.roc_curve(t, s, drop_intermediate=False)
     return fpr, tpr, thresholds
 
 
 def auc(fpr: np.ndarray, tpr: np.ndarray) -> float:
-    """Area under a curve given by increasing ``fpr`` (trapezoidal rule)."""
-    return float(np.trapezoid(tpr, fpr))
+    """Area under a curve given by monotonic ``fpr`` (:func:`sklearn.metrics.auc`)."""
+    from sklearn import metrics
+
+    return float(metrics.auc(fpr, tpr))
+
+
+def _roc_auc(t: np.ndarray, s: np.ndarray) -> float:
+    """AUC of 0/1 truth and scores (:func:`sklearn.metrics.roc_auc_score`); NaN for one class."""
+    from sklearn import metrics
+
+    if t.all() or not t.any():
+        return float("nan")
+    return float(metrics.roc_auc_score(t, s))
 
 
 @dataclass(frozen=True)
@@ -150,7 +179,7 @@ class OperatingPoint:
         ``specificity = tn / (tn + fp)``, ``f1`` their harmonic mean (precision, recall);
         0 where the denominator is 0 (as scikit-learn's ``zero_division=0``).
     auc : float
-        Area under the ROC curve (threshold independent).
+        Area under the ROC curve (threshold independent; NaN with a single class).
     """
 
     threshold: float
@@ -175,6 +204,17 @@ def _ratio(num: float, den: float) -> float:
     return float(num / den) if den else 0.0
 
 
+def _operating_point(t: np.ndarray, s: np.ndarray, threshold: float,
+                     area: float) -> OperatingPoint:
+    (tn, fp), (fn, tp) = confusion_matrix(t, s >= threshold, n_classes=2).tolist()
+    precision = _ratio(tp, tp + fp)
+    recall = _ratio(tp, tp + fn)
+    f1 = _ratio(2 * precision * recall, precision + recall)
+    return OperatingPoint(threshold=float(threshold), tp=tp, fp=fp, tn=tn, fn=fn,
+                          accuracy=_ratio(tp + tn, t.size), precision=precision, recall=recall,
+                          f1=f1, sensitivity=recall, specificity=_ratio(tn, tn + fp), auc=area)
+
+
 def classification_report(y_true: np.ndarray, scores: np.ndarray, *, threshold: float = 0.5,
                           positive: int = 1) -> OperatingPoint:
     """Precision, recall, F1, sensitivity, specificity and AUC at a chosen threshold.
@@ -187,7 +227,7 @@ def classification_report(y_true: np.ndarray, scores: np.ndarray, *, threshold: 
         Scores ``(n,)`` or probabilities ``(n, k)`` from ``model.predict``.
     threshold : float, optional
         Operating point: a sample is called positive when its score is ``>= threshold``.
-        Use :func:`threshold_for` to pick one for a target sensitivity or specificity.
+        Use :func:`threshold_for` to pick one on validation data.
     positive : int, optional
         The positive class (every other class counts as negative).
 
@@ -195,43 +235,376 @@ def classification_report(y_true: np.ndarray, scores: np.ndarray, *, threshold: 
     -------
     OperatingPoint
     """
-    s = _scores(scores, positive)
-    t = _binary_truth(y_true, positive)
-    called = s >= threshold
-    tp = int(np.sum(called & t))
-    fp = int(np.sum(called & ~t))
-    tn = int(np.sum(~called & ~t))
-    fn = int(np.sum(~called & t))
-    precision = _ratio(tp, tp + fp)
-    recall = _ratio(tp, tp + fn)
-    f1 = _ratio(2 * precision * recall, precision + recall)
-    try:
-        area = auc(*roc_curve(t.astype(int), s)[:2])
-    except ValueError:
-        area = float("nan")
-    return OperatingPoint(threshold=float(threshold), tp=tp, fp=fp, tn=tn, fn=fn,
-                          accuracy=_ratio(tp + tn, t.size), precision=precision, recall=recall,
-                          f1=f1, sensitivity=recall, specificity=_ratio(tn, tn + fp), auc=area)
+    t, s = _binary(y_true, scores, positive)
+    return _operating_point(t, s, threshold, _roc_auc(t, s))
 
 
 def threshold_for(y_true: np.ndarray, scores: np.ndarray, *, sensitivity: float | None = None,
-                  specificity: float | None = None, positive: int = 1) -> float:
-    """The threshold that reaches a target sensitivity (or specificity) on these data.
+                  specificity: float | None = None,
+                  maximize: Literal["accuracy", "youden", "f1"] | None = None,
+                  positive: int = 1) -> float:
+    """The threshold that reaches a target sensitivity or specificity, or maximises a score.
 
-    For a sensitivity target the *highest* threshold with ``sensitivity >= target`` is
-    returned (the most specific such point); for a specificity target the *lowest* threshold
-    with ``specificity >= target`` (the most sensitive such point). Pick it on validation
-    data, then report test performance at it.
+    Choose it on *validation* data, then report test performance at it: a threshold tuned
+    on the test set flatters the model.
+
+    Parameters
+    ----------
+    y_true, scores : array_like
+        True classes and positive-class scores (or ``(n, k)`` probabilities).
+    sensitivity : float, optional
+        Target sensitivity: the *highest* threshold with ``sensitivity >= target`` (the most
+        specific such point).
+    specificity : float, optional
+        Target specificity: the *lowest* threshold with ``specificity >= target`` (the most
+        sensitive such point).
+    maximize : {"accuracy", "youden", "f1"}, optional
+        The threshold with the highest accuracy, Youden's J (sensitivity + specificity - 1,
+        i.e. the ROC point furthest above the diagonal) or F1; ties go to the highest
+        threshold.
+    positive : int, optional
+        The positive class.
+
+    Returns
+    -------
+    float
+        One of the scores (call positive at ``score >= threshold``), or ``inf`` when calling
+        nothing positive is best.
     """
-    if (sensitivity is None) == (specificity is None):
-        raise ValueError("give exactly one of sensitivity or specificity")
+    if sum(v is not None for v in (sensitivity, specificity, maximize)) != 1:
+        raise ValueError("give exactly one of sensitivity, specificity or maximize")
     fpr, tpr, thresholds = roc_curve(y_true, scores, positive=positive)
     if sensitivity is not None:
-        ok = np.flatnonzero(tpr >= sensitivity)
-        return float(thresholds[ok[0]])
-    assert specificity is not None
-    ok = np.flatnonzero(1.0 - fpr >= specificity)
-    return float(thresholds[ok[-1]])
+        return float(thresholds[np.flatnonzero(tpr >= sensitivity)[0]])
+    if specificity is not None:
+        return float(thresholds[np.flatnonzero(1.0 - fpr >= specificity)[-1]])
+    t, _ = _binary(y_true, scores, positive)
+    n_pos, n_neg = int(t.sum()), int(t.size - t.sum())
+    tp, fp = tpr * n_pos, fpr * n_neg
+    if maximize == "accuracy":
+        value = (tp + (n_neg - fp)) / t.size
+    elif maximize == "youden":
+        value = tpr - fpr
+    elif maximize == "f1":
+        value = np.divide(2 * tp, tp + fp + n_pos, out=np.zeros_like(tp), where=tp > 0)
+    else:
+        raise ValueError(f"maximize must be 'accuracy', 'youden' or 'f1', got {maximize!r}")
+    return float(thresholds[int(np.argmax(value))])
+
+
+def predictive_values(sensitivity: float, specificity: float,
+                      prevalence: float) -> tuple[float, float]:
+    """Positive and negative predictive values at a prevalence (Bayes' rule).
+
+    Sensitivity and specificity are properties of the test; what a positive result *means*
+    depends on how common the disease is where the test is used::
+
+        PPV = sens * prev / (sens * prev + (1 - spec) * (1 - prev))
+        NPV = spec * (1 - prev) / (spec * (1 - prev) + (1 - sens) * prev)
+
+    Parameters
+    ----------
+    sensitivity, specificity : float
+        Of the classifier at its operating point (e.g. from :func:`classification_report`).
+    prevalence : float
+        Fraction of positives in the population the classifier is used on, in ``[0, 1]``.
+
+    Returns
+    -------
+    ppv, npv : float
+        Probability of disease given a positive call, of no disease given a negative call
+        (NaN where nothing is ever called positive, respectively negative).
+
+    Examples
+    --------
+    >>> ppv, npv = predictive_values(0.9, 0.9, 0.5)
+    >>> round(ppv, 3), round(npv, 3)
+    (0.9, 0.9)
+    >>> round(predictive_values(0.9, 0.9, 0.01)[0], 3)  # rare disease: most positives are false
+    0.083
+    """
+    for name, value in (("sensitivity", sensitivity), ("specificity", specificity),
+                        ("prevalence", prevalence)):
+        if not 0.0 <= value <= 1.0:
+            raise ValueError(f"{name} must be in [0, 1], got {value}")
+    called_pos = sensitivity * prevalence + (1 - specificity) * (1 - prevalence)
+    called_neg = specificity * (1 - prevalence) + (1 - sensitivity) * prevalence
+    ppv = sensitivity * prevalence / called_pos if called_pos else float("nan")
+    npv = specificity * (1 - prevalence) / called_neg if called_neg else float("nan")
+    return float(ppv), float(npv)
+
+
+# -- calibration ------------------------------------------------------------------------------
+def calibration_table(y_true: np.ndarray, scores: np.ndarray, *, n_bins: int = 10,
+                      strategy: Literal["uniform", "quantile"] = "uniform",
+                      positive: int = 1) -> pd.DataFrame:
+    """How often the positive class occurs among samples given each predicted probability.
+
+    A model is *calibrated* when, of all the samples it gives a probability of about 0.8,
+    about 80 % are positive. The scores are grouped into bins; per bin the table holds the
+    mean predicted probability and the observed fraction of positives, computed by
+    :func:`sklearn.calibration.calibration_curve` (the same bins: a score equal to an inner
+    edge belongs to the lower bin).
+
+    Parameters
+    ----------
+    y_true : array_like of int
+        True classes.
+    scores : array_like
+        Predicted probabilities of the positive class ``(n,)`` in ``[0, 1]``, or ``(n, k)``
+        probabilities.
+    n_bins : int, optional
+        Number of bins.
+    strategy : {"uniform", "quantile"}, optional
+        Bins of equal width in ``[0, 1]``, or holding equal numbers of samples.
+    positive : int, optional
+        The positive class.
+
+    Returns
+    -------
+    DataFrame
+        One row per non-empty bin: ``low``, ``high`` (bin edges), ``count``,
+        ``mean_predicted``, ``fraction_positive`` and ``gap`` (``fraction_positive -
+        mean_predicted``: negative where the model is over-confident in the positive class).
+    """
+    from sklearn.calibration import calibration_curve
+
+    t, s = _binary(y_true, scores, positive)
+    if n_bins < 1:
+        raise ValueError(f"n_bins must be at least 1, got {n_bins}")
+    if s.size == 0:
+        raise ValueError("calibration needs at least one sample")
+    if s.min() < 0 or s.max() > 1:
+        raise ValueError("scores must be probabilities in [0, 1]")
+    fraction, mean = calibration_curve(t, s, n_bins=n_bins, strategy=strategy, pos_label=1)
+    if strategy == "quantile":
+        edges = np.percentile(s, np.linspace(0, 100, n_bins + 1))
+    else:
+        edges = np.linspace(0.0, 1.0, n_bins + 1)
+    counts = np.bincount(np.searchsorted(edges[1:-1], s), minlength=n_bins)
+    used = np.flatnonzero(counts)
+    return pd.DataFrame({"low": edges[used], "high": edges[used + 1], "count": counts[used],
+                         "mean_predicted": mean, "fraction_positive": fraction,
+                         "gap": fraction - mean})
+
+
+def expected_calibration_error(y_true: np.ndarray, scores: np.ndarray, *, n_bins: int = 10,
+                               strategy: Literal["uniform", "quantile"] = "uniform",
+                               positive: int = 1) -> float:
+    """Expected calibration error (ECE) of positive-class probabilities.
+
+    The mean distance between predicted probability and observed frequency, weighted by how
+    many samples each bin of :func:`calibration_table` holds::
+
+        ECE = sum_b (n_b / n) * |fraction_positive_b - mean_predicted_b|
+
+    0 for a perfectly calibrated model; 0.1 means that predicted probabilities are off by 10
+    percentage points on average. With few samples per bin the estimate is noisy and biased
+    upwards; report it with its bins.
+
+    Parameters
+    ----------
+    y_true, scores, n_bins, strategy, positive
+        As for :func:`calibration_table`.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> expected_calibration_error([0, 0, 1, 1], [0.1, 0.1, 0.9, 0.9])
+    0.1
+    """
+    table = calibration_table(y_true, scores, n_bins=n_bins, strategy=strategy,
+                              positive=positive)
+    weights = table["count"].to_numpy() / table["count"].sum()
+    return round(float(np.sum(weights * table["gap"].abs().to_numpy())), 12)
+
+
+# -- confidence intervals ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class Interval:
+    """A point estimate with its confidence interval.
+
+    Attributes
+    ----------
+    estimate : float
+        The statistic on the data as observed.
+    low, high : float
+        Ends of the confidence interval.
+    confidence_level : float
+        E.g. 0.95.
+    """
+
+    estimate: float
+    low: float
+    high: float
+    confidence_level: float = 0.95
+
+    def __str__(self) -> str:
+        return (f"{self.estimate:.3f} ({100 * self.confidence_level:g} % CI "
+                f"{self.low:.3f} to {self.high:.3f})")
+
+    def as_series(self) -> pd.Series:
+        """The values as a pandas Series."""
+        return pd.Series(asdict(self))
+
+
+#: Statistics :func:`bootstrap_interval` knows by name: the fields of :class:`OperatingPoint`.
+_NAMED_STATISTICS = ("auc", "accuracy", "precision", "recall", "f1", "sensitivity",
+                     "specificity")
+
+
+def _ratios(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    """``num / den`` element-wise, 0 where ``den`` is 0 (as :func:`_ratio`)."""
+    return np.divide(num, den, out=np.zeros(np.broadcast(num, den).shape), where=den != 0)
+
+
+def _batched_statistic(name: str, threshold: float) -> Callable[[np.ndarray, np.ndarray],
+                                                                np.ndarray]:
+    """A named statistic computed for many resamples at once: ``f(truth, scores)`` with 0/1
+    ``truth`` and ``scores`` of shape ``(..., n)`` returns shape ``(...)``; equal to the fields
+    of :func:`classification_report` on each row."""
+    from scipy import stats
+
+    def statistic(t: np.ndarray, s: np.ndarray) -> np.ndarray:
+        positives = t.sum(-1)
+        negatives = t.shape[-1] - positives
+        if name == "auc":
+            # Mann-Whitney: the AUC from the positives' ranks (ties count one half, as
+            # scikit-learn's roc_auc_score)
+            ranks = stats.rankdata(s, axis=-1)
+            rank_sum = np.where(t == 1, ranks, 0.0).sum(-1)
+            return (rank_sum - positives * (positives + 1) / 2) / (positives * negatives)
+        called = s >= threshold
+        tp = (called & (t == 1)).sum(-1)
+        fp = (called & (t == 0)).sum(-1)
+        tn = negatives - fp
+        recall = _ratios(tp, positives)
+        precision = _ratios(tp, tp + fp)
+        return {"accuracy": lambda: _ratios(tp + tn, t.shape[-1]),
+                "precision": lambda: precision,
+                "recall": lambda: recall,
+                "sensitivity": lambda: recall,
+                "specificity": lambda: _ratios(tn, negatives),
+                "f1": lambda: _ratios(2 * precision * recall, precision + recall)}[name]()
+
+    return statistic
+
+
+def bootstrap_interval(
+    y_true: np.ndarray,
+    scores: np.ndarray,
+    statistic: str | Callable[[np.ndarray, np.ndarray], float] = "auc",
+    *,
+    compared_to: np.ndarray | None = None,
+    threshold: float = 0.5,
+    positive: int = 1,
+    n_resamples: int = 2000,
+    confidence_level: float = 0.95,
+    seed: int | None = 0,
+) -> Interval:
+    """A bootstrap confidence interval of a classifier's performance on a test set.
+
+    The test samples are resampled with replacement ``n_resamples`` times and the statistic
+    recomputed on each resample (:func:`scipy.stats.bootstrap`, percentile method). Positives
+    and negatives are resampled separately (a stratified bootstrap), so every resample has
+    both classes, in the proportion observed. The interval answers "how much would this
+    number move with another test set of the same size from the same population?"; it says
+    nothing about a population with another prevalence, scanner or hospital.
+
+    With ``compared_to`` (a second model's scores for the same samples) the interval is that
+    of the *difference* ``statistic(scores) - statistic(compared_to)``, both computed on the
+    same resamples (a paired comparison: what the two models share, such as an easy or hard
+    test set, cancels). An interval that excludes 0 says the first model is better (or worse).
+
+    Parameters
+    ----------
+    y_true : array_like of int
+        True classes of the test samples.
+    scores : array_like
+        Positive-class scores ``(n,)`` or probabilities ``(n, k)``; or any array with one row
+        per sample when ``statistic`` is a function.
+    statistic : str or callable, optional
+        ``"auc"``, ``"accuracy"``, ``"sensitivity"``, ``"specificity"``, ``"precision"``,
+        ``"recall"`` or ``"f1"`` (the latter at ``threshold``), or a function
+        ``f(y_true, scores) -> float`` called with the 0/1 truth and the resampled rows of
+        ``scores``. Named statistics are computed for all resamples at once (fast); a function
+        is called once per resample.
+    compared_to : array_like, optional
+        Scores of another model for the same samples, in the form of ``scores``.
+    threshold : float, optional
+        Operating point of the threshold-dependent statistics.
+    positive : int, optional
+        The positive class.
+    n_resamples : int, optional
+        Bootstrap resamples (2000 gives stable 95 % intervals).
+    confidence_level : float, optional
+        E.g. 0.95 for a 95 % interval.
+    seed : int or None, optional
+        Seed of the resampling (None: different every call).
+
+    Returns
+    -------
+    Interval
+
+    Examples
+    --------
+    >>> y = np.array([0, 0, 0, 1, 1, 1, 0, 1])
+    >>> a = np.array([0.1, 0.3, 0.2, 0.8, 0.7, 0.9, 0.6, 0.4])
+    >>> bootstrap_interval(y, a, "auc", n_resamples=200).estimate
+    0.9375
+    >>> b = np.full(8, 0.5)  # a model that cannot tell the classes apart
+    >>> bootstrap_interval(y, a, "auc", compared_to=b, n_resamples=200).estimate
+    0.4375
+    """
+    from scipy import stats
+
+    t = _binary_truth(y_true, positive).astype(np.int64)
+    function = statistic if callable(statistic) else None
+    batched = None
+    if function is None:
+        if statistic not in _NAMED_STATISTICS:
+            raise ValueError(f"statistic must be a function or one of {_NAMED_STATISTICS}, "
+                             f"got {statistic!r}")
+        batched = _batched_statistic(str(statistic), threshold)
+
+    def prepare(values: np.ndarray) -> np.ndarray:
+        return np.asarray(values) if function is not None else _scores(values, positive)
+
+    models = [prepare(scores)] + ([] if compared_to is None else [prepare(compared_to)])
+    for data in models:
+        if len(data) != t.size:
+            raise ValueError(f"y_true has {t.size} entries but scores have {len(data)} rows")
+    if t.all() or not t.any():
+        raise ValueError("a bootstrap interval needs both positive and negative samples")
+    positives, negatives = np.flatnonzero(t), np.flatnonzero(t == 0)
+
+    def value(rows: np.ndarray) -> Any:
+        """The statistic (or the difference) on the samples ``rows`` (``(..., m)`` indices)."""
+        if function is not None:
+            results: list[Any] = [float(function(t[rows], data[rows])) for data in models]
+        else:
+            assert batched is not None
+            results = [batched(t[rows], data[rows]) for data in models]
+        return results[0] - results[1] if len(results) == 2 else results[0]
+
+    def resampled(pos: np.ndarray, neg: np.ndarray, axis: int = -1) -> Any:
+        return value(np.concatenate([pos, neg], axis=-1).astype(np.int64))
+
+    # scipy >= 1.15 takes ``rng``; older versions ``random_state``
+    seeding = "rng" if "rng" in inspect.signature(stats.bootstrap).parameters else "random_state"
+    result = stats.bootstrap((positives, negatives), resampled, paired=False,
+                             vectorized=batched is not None, n_resamples=n_resamples,
+                             batch=max(1, 4_000_000 // t.size),  # bounded memory
+                             confidence_level=confidence_level, method="percentile",
+                             **{seeding: np.random.default_rng(seed)})
+    ci = result.confidence_interval
+    everything = np.arange(t.size)
+    estimate = value(everything[None])[0] if batched is not None else value(everything)
+    return Interval(estimate=float(estimate), low=float(ci.low), high=float(ci.high),
+                    confidence_level=confidence_level)
 
 
 def misclassified(y_true: np.ndarray, probabilities: np.ndarray, *,
@@ -340,6 +713,51 @@ def plot_roc(fpr: np.ndarray, tpr: np.ndarray, *, point: OperatingPoint | None =
     ax.set_ylabel("sensitivity (true positive rate)")
     ax.set_aspect("equal")
     ax.legend(loc="lower right", fontsize="small")
+    return fig
+
+
+def plot_reliability(y_true: np.ndarray, scores: np.ndarray, *, n_bins: int = 10,
+                     strategy: Literal["uniform", "quantile"] = "uniform",
+                     label: str = "model", positive: int = 1) -> Figure:
+    """Reliability diagram: observed frequency against predicted probability, with the ECE.
+
+    Top: one point per bin of :func:`calibration_table` (the mean predicted probability
+    against the fraction of positives), the diagonal a calibrated model would follow, and the
+    gap shaded; the legend gives the :func:`expected_calibration_error`. Bottom: how many
+    samples each bin holds, per true class (bins with few samples are noisy).
+
+    Parameters
+    ----------
+    y_true, scores, n_bins, strategy, positive
+        As for :func:`calibration_table`.
+    label : str, optional
+        Name of the model in the legend.
+    """
+    from matplotlib.figure import Figure
+
+    table = calibration_table(y_true, scores, n_bins=n_bins, strategy=strategy,
+                              positive=positive)
+    ece = expected_calibration_error(y_true, scores, n_bins=n_bins, strategy=strategy,
+                                     positive=positive)
+    t, s = _binary(y_true, scores, positive)
+    fig = Figure(figsize=(4.4, 5.0), layout="constrained")
+    top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=(3, 1))
+    top.plot([0, 1], [0, 1], ":", color="grey", label="perfectly calibrated")
+    top.vlines(table["mean_predicted"], table["mean_predicted"], table["fraction_positive"],
+               color="tab:red", alpha=0.5, lw=2, label="gap")
+    top.plot(table["mean_predicted"], table["fraction_positive"], "o-", color="tab:blue",
+             label=f"{label} (ECE {ece:.3f})")
+    top.set_ylabel("observed fraction positive")
+    top.set_xlim(0, 1)
+    top.set_ylim(-0.02, 1.02)
+    top.legend(loc="upper left", fontsize="small")
+    edges = np.unique(np.r_[table["low"].to_numpy(), table["high"].to_numpy()]) \
+        if strategy == "quantile" else np.linspace(0, 1, n_bins + 1)
+    bottom.hist([s[t == 0], s[t == 1]], bins=edges, stacked=True,
+                color=["tab:grey", "tab:orange"], label=["negative", "positive"])
+    bottom.set_xlabel("predicted probability of the positive class")
+    bottom.set_ylabel("samples")
+    bottom.legend(fontsize="x-small", loc="upper center")
     return fig
 
 

@@ -136,7 +136,7 @@ def grad_cam(model: keras.Model, images: np.ndarray, class_index: int | Sequence
         predicted class.
     layer_name : str, optional
         The convolution layer whose feature maps are weighted; by default the last layer with
-        ``(n, h, w, c)`` output (``"last_conv"`` for ``small_cnn``).
+        ``(n, h, w, c)`` output (``"last_relu"`` for ``small_cnn``).
 
     Returns
     -------
