@@ -55,8 +55,10 @@ CONTRAST_GAIN = 0.27
 MAX_SATURATED = 0.10
 #: Tolerance of the mean lung density, HU.
 MEAN_HU_TOLERANCE = 2.0
-#: Accuracy the classifier must reach on patients nobody has seen.
-ACCURACY_TARGET = 0.75
+#: Accuracy the classifier must reach on patients nobody has seen (432 patches, half with a
+#: nodule). Measured there: the worked solution (early stopping) 0.89, with PreciseBatchNorm
+#: 0.84, 12 plain epochs 0.85, an undertrained model (3 epochs) 0.57.
+ACCURACY_TARGET = 0.80
 #: How many unseen cases a method is graded on.
 N_HIDDEN_SLICES = 3
 N_HIDDEN_VOLUMES = 2
