@@ -46,6 +46,10 @@ NOTEBOOK7_PAGE_ERRORS = ("Cannot read properties of undefined (reading 'schema')
 VOILA_CONSOLE_ERRORS = (
     r"^Failed to load resource: net::ERR_NAME_NOT_RESOLVED$",
     r"RUNTIME-012[\s\S]*@jupyter-notebook/lab-extension",
+    # nbgrader (the test extra, for the classroom tests) ships a JupyterLab extension that
+    # Voila loads too and that needs JupyterLab's file browser, which Voila does not have.
+    r"Shared module @jupyterlab/\S+ doesn't exist in shared scope[\s\S]*"
+    r"labextensions/@jupyter/nbgrader/",
 )
 
 ACTIVE_CELL_JS = "() => window.jupyterapp.shell.currentWidget.content.activeCellIndex"
