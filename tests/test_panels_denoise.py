@@ -100,7 +100,8 @@ def test_choose_switches_ops_and_keeps_their_parameters(pair):
     assert "estimate_noise" not in [v for _, v in menu.options]  # a number, not a panel
     c.panel.set(sigma=2.0)
     menu.value = "median"  # pick another op from the menu
-    assert c.op == "median" and c.widget.children[1] is c.panel.widget
+    stack = c.widget.stack
+    assert c.op == "median" and stack.children[stack.selected_index] is c.panel.widget
     assert c.panel.psnr is not None
     assert np.array_equal(c.result, median(noisy.scan, size=3))
     assert "median(image" in c.to_code()

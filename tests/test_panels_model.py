@@ -173,6 +173,9 @@ def test_choose_is_state_with_a_view(ct):
     assert c.op == "gaussian" and c.panel.result is not None
     view = c.widget
     view.menu.value = "median"
-    assert c.op == "median" and view.children[1] is c.panel.widget
+    stack = view.stack
+    assert c.op == "median" and stack.children[stack.selected_index] is c.panel.widget
     c.op = "gaussian"
     assert view.menu.value == "gaussian"
+    # each op's view stays in the stack: changing op only adds, never removes a view
+    assert stack.children[stack.selected_index] is c.panel.widget and len(stack.children) == 2

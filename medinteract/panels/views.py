@@ -566,18 +566,30 @@ class AnnotateView(PanelView):
 # -- chooser -----------------------------------------------------------------------------------
 class ChooserView(widgets.VBox):
     """The view of an :class:`~medinteract.panels.OpChooser`: a menu of ops above the view of
-    the chosen op's panel."""
+    the chosen op's panel.
+
+    The panels' views sit in an ``ipywidgets.Stack`` that shows the chosen one: a view, once
+    shown, stays in the page (hidden when another op is chosen) and is never taken out and put
+    back, so quick changes of op (a loop in code, Run All) leave no view half removed in the
+    browser.
+    """
 
     def __init__(self, model: OpChooser) -> None:
         self.model = model
         self.menu = widgets.Dropdown(options=model.options, description=model.category)
         self.menu.add_class("mi-op-menu")
-        super().__init__()
+        self.stack = widgets.Stack()
+        super().__init__([self.menu, self.stack])
         self.add_class("mi-chooser")
         traitlets.link((model, "op"), (self.menu, "value"))
         model.observe(lambda _change: self._draw(), "op")
         self._draw()
 
     def _draw(self) -> None:
-        self.children = [self.menu, self.model.panel.widget]
+        shown = self.model.panel.widget
+        views = list(self.stack.children)
+        if shown not in views:
+            views.append(shown)
+            self.stack.children = views  # only ever added to
+        self.stack.selected_index = views.index(shown)
 

@@ -362,8 +362,12 @@ class NotebookRun:
     page_errors: list[str]
     seconds: float
 
-    def problems(self) -> list[str]:
-        """Return one line per problem a user would see; empty when the run was clean."""
+    def problems(self, *, known_console_errors: tuple[str, ...] = ()) -> list[str]:
+        """Return one line per problem a user would see; empty when the run was clean.
+
+        ``known_console_errors``: regular expressions of console errors to leave out (each use
+        says why it is not ours).
+        """
         found: list[str] = []
         if not self.run_all_ok:
             found.append("Run All Cells reported a failure")
@@ -376,13 +380,14 @@ class NotebookRun:
         found += [f"traceback in output: {text}" for text in self.tracebacks]
         if self.loading_widgets:
             found.append(f"{self.loading_widgets} widget(s) stuck at 'Loading widget...'")
-        found += [f"console error: {text}" for text in self.console_errors]
+        found += [f"console error: {text}" for text in self.console_errors
+                  if not any(re.search(known, text) for known in known_console_errors)]
         found += [f"page error: {text}" for text in self.page_errors]
         return found
 
-    def assert_clean(self) -> None:
+    def assert_clean(self, *, known_console_errors: tuple[str, ...] = ()) -> None:
         """Fail with every problem listed when the run was not clean."""
-        problems = self.problems()
+        problems = self.problems(known_console_errors=known_console_errors)
         assert not problems, f"{self.notebook}:\n  " + "\n  ".join(problems)
 
 
