@@ -25,9 +25,10 @@ from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = os.environ.get("MEDINTERACT_JUPYTER_PYTHON", "")
-# Not for a class: test runners, browsers drivers, benchmarks, other Keras backends.
+# Not for a class: test runners, browsers drivers, benchmarks, linters, other Keras backends
+# (scikit-learn is not here: medinteract.learn's evaluation uses it).
 TEST_ONLY = ("pytest", "pytest-xdist", "hypothesis", "nbval", "playwright", "jax", "jaxlib",
-             "stackview", "ipympl", "scikit-learn", "ruff", "mypy", "tensorflow")
+             "stackview", "ipympl", "ruff", "mypy", "tensorflow", "nbgrader")
 
 if not PYTHON:
     reason = "no Binder environment (.ci/binder builds one and sets MEDINTERACT_JUPYTER_PYTHON)"
