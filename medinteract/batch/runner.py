@@ -344,7 +344,7 @@ def _merge_regions(table: pd.DataFrame) -> pd.DataFrame:
     parts = []
     for row in _records(table):
         if row["status"] in ("ok", "skipped") and row["regions"]:
-            regions = pd.read_csv(row["regions"])
+            regions = pd.read_csv(row["regions"], float_precision="round_trip")  # exact floats
             regions.insert(0, "scan_id", row["id"])
             parts.append(regions)
     if not parts:
