@@ -12,7 +12,7 @@ from __future__ import annotations
 import queue
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -48,6 +48,13 @@ class Kernel:
 
     def collect(self, msg_id: str) -> str:
         """Read IOPub until the kernel is idle for ``msg_id``; keep comm traffic."""
+        return self._read_until(lambda message: message["msg_type"] == "status"
+                                and message["content"]["execution_state"] == "idle"
+                                and message["parent_header"].get("msg_id") == msg_id,
+                                f"no idle for {msg_id}")
+
+    def _read_until(self, done: Callable[[dict], bool], what: str) -> str:
+        """Read IOPub, keeping comm traffic and stdout, until ``done(message)``."""
         out = []
         deadline = time.monotonic() + TIMEOUT_S
         while time.monotonic() < deadline:
@@ -66,10 +73,9 @@ class Kernel:
                 out.append(content["text"])
             elif kind == "error":
                 raise AssertionError("\n".join(content["traceback"]))
-            elif kind == "status" and content["execution_state"] == "idle" \
-                    and message["parent_header"].get("msg_id") == msg_id:
+            if done(message):
                 return "".join(out)
-        raise TimeoutError(f"no idle for {msg_id}")
+        raise TimeoutError(what)
 
     def comm_send(self, comm_id: str, data: dict) -> None:
         """Send a comm message as the browser does; wait until the kernel handled it."""
@@ -80,15 +86,9 @@ class Kernel:
     def wait_customs(self, count: int) -> list[tuple[dict, list[bytes]]]:
         """Read IOPub until ``count`` custom messages arrived (the viewer answers fetches from
         an encoder thread, so the answer may follow the kernel's idle)."""
-        deadline = time.monotonic() + TIMEOUT_S
-        while len(self.customs) < count and time.monotonic() < deadline:
-            try:
-                message = self.client.get_iopub_msg(timeout=1)
-            except queue.Empty:
-                continue
-            content = message["content"]
-            if message["msg_type"] == "comm_msg" and content["data"].get("method") == "custom":
-                self.customs.append((content["data"]["content"], message["buffers"]))
+        if len(self.customs) < count:
+            self._read_until(lambda _message: len(self.customs) >= count,
+                             f"fewer than {count} custom messages")
         return self.customs
 
     def widget(self, model_name: str = "AnyModel", kind: str = "viewer") -> str:
