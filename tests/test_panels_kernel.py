@@ -239,3 +239,21 @@ def test_a_measure_list_selection_from_the_browser_and_from_code(kernel: Kernel)
     assert kernel.front[list_id]["index"] == 1 == kernel.value("m.widget.region_list.index")
     kernel.run("m.filter('area_mm2', minimum=1e9)")  # nothing kept: the selection goes
     assert kernel.value("m.selected") == 0 and kernel.front[list_id]["index"] == 0
+
+
+def test_the_op_menu_from_the_browser_and_from_code(kernel: Kernel) -> None:
+    menu, stack, options = kernel.value(
+        "[(c := mi.panels.choose(scan, 'denoise')) and None, display(c),"
+        " c.widget.menu.model_id, c.widget.stack.model_id,"
+        " [value for _, value in c.widget.menu.options]][2:]")
+    median = options.index("median")
+    kernel.send(menu, {"index": median})  # the user picks median in the menu
+    assert kernel.value("c.op") == "median"
+    shown = kernel.value("c.widget.stack.children[c.widget.stack.selected_index]"
+                         " is c.panel.widget")
+    assert shown and kernel.front[stack]["selected_index"] == kernel.value(
+        "c.widget.stack.selected_index")
+    kernel.run("c.op = 'gaussian'")  # code goes back: the menu and the stack follow
+    assert kernel.front[menu]["index"] == options.index("gaussian")
+    assert kernel.front[stack]["selected_index"] == 0
+    assert len(kernel.front[stack]["children"]) == 2  # views are only ever added
