@@ -84,7 +84,8 @@ def test_browser_without_the_viewer_gets_the_offline_view_and_the_cells_go_on():
         assert kernel.value("[type(view).__name__, view.state]") == ["OnlineView3D", "checking"]
         probe = kernel.value("view._probe.comm.comm_id")
         kernel.send_custom(probe, {"usable": False,
-                                   "reason": "ipfs.dweb.link cannot be reached from this browser"})
+                                   "reason": "ipfs.dweb.link cannot be reached from this browser"},
+                           wait=False)
         state = kernel.value("[view.state, view.reason, type(view.children[0]).__name__, "
                              "'itkwidgets' in __import__('sys').modules]")
     assert state == ["offline", "the interactive viewer (itkwidgets) cannot load: ipfs.dweb.link "
@@ -98,9 +99,9 @@ def test_a_viewer_that_never_starts_releases_the_cells_itkwidgets_holds():
         kernel.run(SETUP + "frontends.VIEWER_START_TIMEOUT_S = 3.0\n"
                    "view = mi.view3d(volume.scan, labels=volume.nodules)")
         probe = kernel.value("view._probe.comm.comm_id")
-        kernel.send_custom(probe, {"usable": True, "reason": ""})
+        kernel.send_custom(probe, {"usable": True, "reason": ""}, wait=False)
         # itkwidgets now holds back this cell until its viewer is ready, or until released.
-        held = kernel.run("print(view.state, '|', view.reason)", timeout_s=60)
+        held = kernel.execute("print(view.state, '|', view.reason)", timeout_s=60)
     assert held.error is None
     assert held.seconds > 2.0, "itkwidgets did not hold the next cell: the path was not live"
     assert held.stdout.strip() == ("offline | the interactive viewer (itkwidgets) did not start "

@@ -11,16 +11,12 @@ run after it, never inside it.
 
 from __future__ import annotations
 
-import os
-import sys
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from jupyter_client.manager import KernelManager
+
+from kernel_session import CellRun, KernelSession, kernel_session
 
 pytestmark = pytest.mark.slow
 
@@ -45,129 +41,24 @@ print("fit returned after", len(history.history["loss"]), "epochs")
 """
 
 
-@dataclass
-class CellRun:
-    """What one executed cell published on IOPub, in order."""
-
-    msg_id: str
-    messages: list[dict[str, Any]] = field(default_factory=list)
-    reply: dict[str, Any] | None = None
-
-    def own(self) -> list[dict[str, Any]]:
-        """The messages parented to this cell."""
-        return [m for m in self.messages if m["parent_header"].get("msg_id") == self.msg_id]
-
-    def stdout(self) -> str:
-        return "".join(m["content"]["text"] for m in self.own()
-                       if m["msg_type"] == "stream" and m["content"]["name"] == "stdout")
-
-    def stderr(self) -> str:
-        return "".join(m["content"]["text"] for m in self.own()
-                       if m["msg_type"] == "stream" and m["content"]["name"] == "stderr")
-
-
-class BrowserlessKernel:
-    """A real kernel of this venv, spoken to with the messages JupyterLab sends."""
-
-    def __init__(self) -> None:
-        env = dict(os.environ)
-        env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-        env["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
-        env["TF_CPP_MIN_LOG_LEVEL"] = "2"  # TensorFlow's start-up lines are not under test
-        self.manager = KernelManager(kernel_name="python3")
-        self.manager.start_kernel(env=env)
-        self.client = self.manager.blocking_client()
-        self.client.start_channels()
-        self.client.wait_for_ready(timeout=TIMEOUT_S)
-
-    def close(self) -> None:
-        self.client.stop_channels()
-        self.manager.shutdown_kernel(now=True)
-
-    def execute(self, code: str, *,
-                on_message: Callable[[dict[str, Any]], None] | None = None) -> CellRun:
-        """Run ``code`` until its cell is idle; every IOPub message on the way is kept.
-
-        ``on_message`` sees each message as it arrives, while the cell still runs.
-        """
-        return self.finish(self.queue_execute(code), on_message=on_message)
-
-    def queue_execute(self, code: str) -> CellRun:
-        """Send an execute request without waiting, as "Run All" queues the next cells."""
-        return CellRun(self.client.execute(code))
-
-    def finish(self, cell: CellRun, *,
-               on_message: Callable[[dict[str, Any]], None] | None = None) -> CellRun:
-        """Collect IOPub messages until ``cell`` is idle, then its reply; fail if it failed."""
-        deadline = time.monotonic() + TIMEOUT_S
-        while True:
-            message = self.client.get_iopub_msg(timeout=max(0.1, deadline - time.monotonic()))
-            cell.messages.append(message)
-            if on_message is not None:
-                on_message(message)
-            if (message["msg_type"] == "status"
-                    and message["parent_header"].get("msg_id") == cell.msg_id
-                    and message["content"]["execution_state"] == "idle"):
-                break
-        cell.reply = self._reply(cell.msg_id)
-        if cell.reply["content"]["status"] != "ok":
-            pytest.fail("cell failed: " + "\n".join(cell.reply["content"].get("traceback", [])))
-        return cell
-
-    def _reply(self, msg_id: str) -> dict[str, Any]:
-        while True:
-            reply = self.client.get_shell_msg(timeout=TIMEOUT_S)
-            if reply["parent_header"].get("msg_id") == msg_id:
-                return reply
-
-    def value(self, expression: str) -> Any:
-        """``eval(expression)`` in the kernel, read back with ``ast.literal_eval``."""
-        import ast
-
-        run = self.execute(f"print(repr({expression}))")
-        return ast.literal_eval(run.stdout().strip())
-
-    def create_subshell(self) -> str:
-        request = self.client.session.msg("create_subshell_request", {})
-        self.client.control_channel.send(request)
-        while True:
-            reply = self.client.control_channel.get_msg(timeout=TIMEOUT_S)
-            if reply["parent_header"].get("msg_id") == request["header"]["msg_id"]:
-                return str(reply["content"]["subshell_id"])
-
-    def click(self, comm_id: str, *, subshell_id: str | None = None) -> str:
-        """Send what a browser sends when a Button is clicked; return the message id."""
-        message = self.client.session.msg("comm_msg", {
-            "comm_id": comm_id,
-            "data": {"method": "custom", "content": {"event": "click"}},
-        })
-        if subshell_id is not None:
-            message["header"]["subshell_id"] = subshell_id
-        self.client.shell_channel.send(message)
-        return str(message["header"]["msg_id"])
-
-
 @pytest.fixture(scope="module")
-def kernel() -> Iterator[BrowserlessKernel]:
-    k = BrowserlessKernel()
-    try:
-        k.execute(SETUP)
-        yield k
-    finally:
-        k.close()
+def kernel() -> Iterator[KernelSession]:
+    with kernel_session(setup=SETUP) as session:
+        yield session
 
 
-def widget_updates(run: CellRun, comm_id: str) -> list[dict[str, Any]]:
-    """The state updates the kernel sent for widget ``comm_id`` while ``run`` was collected."""
-    return [m["content"]["data"]["state"] for m in run.messages
-            if m["msg_type"] == "comm_msg" and m["content"]["comm_id"] == comm_id
-            and m["content"]["data"].get("method") == "update"]
+def fit(kernel: KernelSession, cell: CellRun, clicker: ClickDuringFit | None = None
+        ) -> CellRun:
+    """Finish ``cell`` (watching it with ``clicker``); it must have succeeded."""
+    kernel.finish(cell, timeout_s=TIMEOUT_S, on_message=clicker)
+    assert cell.error is None, cell.traceback
+    return cell
 
 
 class ClickDuringFit:
     """Watches the dashboard's status on IOPub and clicks Stop once epoch 3 has begun."""
 
-    def __init__(self, kernel: BrowserlessKernel, button: str, status: str,
+    def __init__(self, kernel: KernelSession, button: str, status: str,
                  subshell_id: str | None = None, queue_after_click: str | None = None) -> None:
         self.kernel, self.button, self.status = kernel, button, status
         self.subshell_id = subshell_id
@@ -186,35 +77,35 @@ class ClickDuringFit:
             if epoch >= 3:
                 self.epoch_at_click = epoch
                 if self.queue_after_click is not None:  # "Run All" has queued the next cell
-                    self.queued = self.kernel.queue_execute(self.queue_after_click)
+                    self.queued = self.kernel.submit(self.queue_after_click)
                 self.kernel.click(self.button, subshell_id=self.subshell_id)
 
 
-def ids(kernel: BrowserlessKernel) -> tuple[str, str]:
+def ids(kernel: KernelSession) -> tuple[str, str]:
     return (kernel.value("dash.stop_button.model_id"), kernel.value("dash.status.model_id"))
 
 
-def check_stopped_within_one_epoch(kernel: BrowserlessKernel, run: CellRun,
+def check_stopped_within_one_epoch(kernel: KernelSession, run: CellRun,
                                    clicker: ClickDuringFit) -> None:
     button, status = clicker.button, clicker.status
     assert clicker.epoch_at_click is not None, "the fit never reached epoch 3"
     epochs_run = kernel.value("len(history.history['loss'])")
     # the click was sent during epoch k (as the browser last saw it): the fit ends in k or k+1
     assert clicker.epoch_at_click <= epochs_run <= clicker.epoch_at_click + 1 < EPOCHS
-    assert f"fit returned after {epochs_run} epochs" in run.stdout()
+    assert f"fit returned after {epochs_run} epochs" in run.stdout
     # the dashboard said so while the cell was still running, and at the end
-    updates = widget_updates(run, button)
+    updates = kernel.widget_updates(run, button)
     assert {"description": "Stopping"} in [
         {k: v for k, v in u.items() if k == "description"} for u in updates]
-    texts = [u["value"] for u in widget_updates(run, status) if "value" in u]
+    texts = [u["value"] for u in kernel.widget_updates(run, status) if "value" in u]
     assert any(t.startswith("stopping after epoch") for t in texts)
     assert texts[-1].startswith(f"stopped by user after epoch {epochs_run}, batch ")
     stopped_at = kernel.value("dash.stopped_at")
     assert stopped_at[0] == epochs_run and kernel.value("dash.stop_requested") is True
-    assert kernel.value("(dash.stop_button.description, dash.stop_button.disabled)") == (
-        "Stopped", True)
+    assert kernel.value("(dash.stop_button.description, dash.stop_button.disabled)") == [
+        "Stopped", True]
     # nothing but the fit's own print went to the cell: no warnings, no log lines
-    assert run.stderr() == ""
+    assert run.stderr == ""
 
 
 def test_stop_click_on_the_main_shell_ends_fit_within_one_epoch(kernel) -> None:
@@ -222,15 +113,15 @@ def test_stop_click_on_the_main_shell_ends_fit_within_one_epoch(kernel) -> None:
     clicker = ClickDuringFit(kernel, button, status,
                              queue_after_click="after_fit = len(history.history['loss'])\n"
                                                "print('queued cell saw', after_fit)")
-    run = kernel.execute(FIT, on_message=clicker)
+    run = fit(kernel, kernel.submit(FIT), clicker)
     assert clicker.queued is not None, "the fit never reached epoch 3"
-    queued = kernel.finish(clicker.queued)
+    queued = fit(kernel, clicker.queued)
     check_stopped_within_one_epoch(kernel, run, clicker)
     # the cell queued behind the fit ran after it, not inside it: it saw the fit's result
     epochs_run = kernel.value("len(history.history['loss'])")
     assert queued.reply["content"]["execution_count"] == run.reply["content"][
         "execution_count"] + 1
-    assert f"queued cell saw {epochs_run}" in queued.stdout()
+    assert f"queued cell saw {epochs_run}" in queued.stdout
     # the fit's output stayed with the fit's cell (the click handling did not steal it)
     statuses = [m for m in run.messages if m["msg_type"] == "update_display_data"]
     assert statuses and all(m["parent_header"]["msg_id"] == run.msg_id for m in statuses)
@@ -240,21 +131,21 @@ def test_the_button_works_again_for_the_next_fit_and_on_a_subshell(kernel) -> No
     """JupyterLab sends widget messages on a subshell; ipykernel routes them to the main shell."""
     button, status = ids(kernel)
     clicker = ClickDuringFit(kernel, button, status, subshell_id=kernel.create_subshell())
-    run = kernel.execute(FIT, on_message=clicker)
+    run = fit(kernel, kernel.submit(FIT), clicker)
     # the next fit re-enabled the button before the click
-    first = widget_updates(run, button)[:2]
+    first = kernel.widget_updates(run, button)[:2]
     assert {"description": "Stop"} in [{"description": u.get("description")} for u in first]
     assert {"disabled": False} in [{"disabled": u.get("disabled")} for u in first]
     check_stopped_within_one_epoch(kernel, run, clicker)
 
 
 def test_a_fit_without_a_click_runs_to_the_end_in_a_kernel(kernel) -> None:
-    run = kernel.execute("""
+    run = fit(kernel, kernel.submit("""
 history = model.fit(x, y, batch_size=64, epochs=3, verbose=0, callbacks=[dash])
 print("fit returned after", len(history.history["loss"]), "epochs")
-""")
-    assert "fit returned after 3 epochs" in run.stdout() and run.stderr() == ""
-    assert kernel.value("(dash.stopped_at, dash.progress.bar_style)") == (None, "success")
+"""))
+    assert "fit returned after 3 epochs" in run.stdout and run.stderr == ""
+    assert kernel.value("(dash.stopped_at, dash.progress.bar_style)") == [None, "success"]
     assert kernel.value("dash.status.value").startswith("done: ")  # (history of all fits)
 
 
@@ -266,13 +157,13 @@ def test_cells_queued_by_run_all_run_after_the_fit_in_their_order(kernel) -> Non
     """
     button, status = ids(kernel)
     subshell = kernel.create_subshell()
-    fit = kernel.queue_execute(FIT)
-    queued = [kernel.queue_execute(f"order = [*globals().get('order', []), {i}]")
+    fitting = kernel.submit(FIT)
+    queued = [kernel.submit(f"order = [*globals().get('order', []), {i}]")
               for i in range(4)]
     clicker = ClickDuringFit(kernel, button, status, subshell_id=subshell)
-    kernel.finish(fit, on_message=clicker)
-    counts = [kernel.finish(cell).reply["content"]["execution_count"] for cell in queued]
-    assert counts == list(range(fit.reply["content"]["execution_count"] + 1,
-                                fit.reply["content"]["execution_count"] + 5))
+    fit(kernel, fitting, clicker)
+    counts = [fit(kernel, cell).reply["content"]["execution_count"] for cell in queued]
+    assert counts == list(range(fitting.reply["content"]["execution_count"] + 1,
+                                fitting.reply["content"]["execution_count"] + 5))
     assert kernel.value("order") == [0, 1, 2, 3]
-    check_stopped_within_one_epoch(kernel, fit, clicker)
+    check_stopped_within_one_epoch(kernel, fitting, clicker)
