@@ -563,22 +563,62 @@ class AnnotateView(PanelView):
         self.viewer.set_labels(model.labels, changed=changed)
 
 
-# -- chooser -----------------------------------------------------------------------------------
+# -- chooser ---------------------------------------------------------------------------------
+class Deck(widgets.VBox):
+    """A box that shows one of its children; the others stay in the page, hidden.
+
+    ``ipywidgets.Stack`` looks the same, but its browser view removes the shown child's view
+    and creates the next one's at every change of ``selected_index``, then posts a resize
+    message to the new view: after a burst of changes from code (a loop, Run All) that message
+    can reach a view already removed by the next change, and JupyterLab's widget manager logs
+    ``TypeError: Cannot read properties of null (reading 'processLuminoMessage')``. Here a
+    change only sets ``display`` on two children's layouts; no view is created or removed.
+
+    Parameters
+    ----------
+    children : sequence of ipywidgets.Widget
+        The cards. Each child's ``layout.display`` is owned by the deck.
+    selected_index : int or None
+        The child shown (None: none).
+    """
+
+    selected_index = traitlets.Int(None, allow_none=True)
+
+    def __init__(self, children: Sequence[widgets.Widget] = (), *,
+                 selected_index: int | None = None, **kwargs: Any) -> None:
+        super().__init__(children, **kwargs)
+        self.add_class("mi-deck")
+        self.selected_index = selected_index
+        self._show()
+
+    @traitlets.validate("selected_index")
+    def _valid_index(self, proposal: dict) -> int | None:
+        index = proposal["value"]
+        if index is not None and not 0 <= index < len(self.children):
+            raise traitlets.TraitError(
+                f"selected_index {index} is not a child of this deck ({len(self.children)})")
+        return index
+
+    @traitlets.observe("selected_index", "children")
+    def _show(self, _change: dict | None = None) -> None:
+        for i, child in enumerate(self.children):
+            child.layout.display = None if i == self.selected_index else "none"
+
+
 class ChooserView(widgets.VBox):
     """The view of an :class:`~medinteract.panels.OpChooser`: a menu of ops above the view of
     the chosen op's panel.
 
-    The panels' views sit in an ``ipywidgets.Stack`` that shows the chosen one: a view, once
-    shown, stays in the page (hidden when another op is chosen) and is never taken out and put
-    back, so quick changes of op (a loop in code, Run All) leave no view half removed in the
-    browser.
+    The panels' views sit in a :class:`Deck` that shows the chosen one: a view, once shown,
+    stays in the page (hidden when another op is chosen) and is never taken out and put back,
+    so quick changes of op (a loop in code, Run All) create and remove no views in the browser.
     """
 
     def __init__(self, model: OpChooser) -> None:
         self.model = model
         self.menu = widgets.Dropdown(options=model.options, description=model.category)
         self.menu.add_class("mi-op-menu")
-        self.stack = widgets.Stack()
+        self.stack = Deck()
         super().__init__([self.menu, self.stack])
         self.add_class("mi-chooser")
         traitlets.link((model, "op"), (self.menu, "value"))
