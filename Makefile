@@ -38,9 +38,14 @@ lab: $(LAB_STAMP)
 	$(LAB_BIN)/jupyter lab --notebook-dir=notebooks $(ALLOW_ROOT) $(LAB_ARGS)
 
 # Solutions notebooks are executed by tests/test_teach.py, which checks every exercise.
+# Everything but the browser tests runs on every core (--dist loadfile keeps a notebook's cells,
+# and a module's shared kernel or server, on one worker); the browser tests run after, one at a
+# time, as a person uses one browser. (Exit status 5, "no tests collected", is not a failure:
+# PYTEST_ARGS may select tests of one kind only.)
 test: $(STAMP)
 	$(BIN)/python -m pytest tests notebooks --ignore=notebooks/solutions \
-		--nbval-lax --nbval-current-env $(PYTEST_ARGS)
+		--nbval-lax --nbval-current-env -m "not browser" -n auto --dist loadfile $(PYTEST_ARGS) || test $$? -eq 5
+	$(BIN)/python -m pytest tests -m browser $(PYTEST_ARGS) || test $$? -eq 5
 
 # Static checks (CI runs them before the tests): ruff over the repository, notebooks included,
 # and mypy over the package.
