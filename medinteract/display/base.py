@@ -684,6 +684,11 @@ class DisplayWidget(anywidget.AnyWidget):
             if hasattr(self, name):
                 setattr(self, name, None)
         self._pending = {}
+        # answers not started yet are dropped: nobody reads them, and the viewer a re-run
+        # cell makes gets the encoder threads at once
+        for answer in self._answering:
+            answer.cancel()
+        self._answering = []
         self._click_handlers = {}
         self._stroke_handlers = []
         super().close()

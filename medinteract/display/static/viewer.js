@@ -70,7 +70,14 @@ function greyTable(values, center, width) {
     const [scale, offset] = windowConstants(center, width);
     const low = values instanceof Int16Array ? -32768 : 0;
     const table = new Uint8Array(values instanceof Uint8Array ? 256 : 65536);
-    for (let k = 0; k < table.length; k++) table[k] = greyLevel(k + low, scale, offset);
+    // grey levels never decrease with the value (scale > 0): 0 below the window, 255 above;
+    // only the values in between (about `width` of them) need the arithmetic
+    let first = Math.max(0, Math.floor(-offset / scale) - low - 2);
+    let last = Math.min(table.length - 1, Math.ceil((255 - offset) / scale) - low + 2);
+    if (!(first <= last) || greyLevel(first + low, scale, offset) !== 0) first = 0;
+    if (!(first <= last) || greyLevel(last + low, scale, offset) !== 255) last = table.length - 1;
+    for (let k = first; k <= last; k++) table[k] = greyLevel(k + low, scale, offset);
+    table.fill(255, last + 1);
     found = { table, low };
     greyTables.set(key, found);
     if (greyTables.size > 4) greyTables.delete(greyTables.keys().next().value);
@@ -579,11 +586,23 @@ function slider(parent, className, label, onInput) {
   return {
     box, input, readout,
     set(value, min, max, step, text) {
-      if (min !== undefined) { input.min = String(min); input.max = String(max); input.step = String(step); }
-      if (document.activeElement !== input || Number(input.value) !== value) input.value = String(value);
-      readout.textContent = text !== undefined ? text : String(value);
+      // only what changed is written: a drag redraws at every move, and each write costs
+      // the page a style and layout pass
+      if (min !== undefined) {
+        setIfChanged(input, "min", String(min));
+        setIfChanged(input, "max", String(max));
+        setIfChanged(input, "step", String(step));
+      }
+      if (document.activeElement !== input || Number(input.value) !== value) {
+        setIfChanged(input, "value", String(value));
+      }
+      setIfChanged(readout, "textContent", text !== undefined ? text : String(value));
     },
   };
+}
+
+function setIfChanged(node, property, value) {
+  if (node[property] !== value) node[property] = value;
 }
 
 function select(parent, className, label, options, onChange) {
@@ -1181,10 +1200,10 @@ class SliceView {
     const ranges = m.get("_ranges") || {};
     const presets = (m.get("_presets") || []).map((p) => p[0]).concat(["custom"]);
     if (this.preset.input.options.length !== presets.length) this.preset.fill(presets);
-    this.preset.input.value = m.get("preset");
+    setIfChanged(this.preset.input, "value", m.get("preset"));
     const cmaps = Object.keys(m.get("_luts") || {}).filter((n) => n !== "__labels__" && n !== "RdBu_r");
     if (this.cmap.input.options.length !== cmaps.length) this.cmap.fill(cmaps);
-    this.cmap.input.value = m.get("cmap");
+    setIfChanged(this.cmap.input, "value", m.get("cmap"));
     const [lmin, lmax, lstep] = ranges.level || [0, 1, 1];
     const [wmin, wmax, wstep] = ranges.width || [1, 2, 1];
     this.level.set(m.get("window_center"), lmin, lmax, lstep, formatG(m.get("window_center")));

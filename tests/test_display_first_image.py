@@ -1,19 +1,22 @@
-"""The PNG snapshot a viewer puts beside the live widget in the cell's output (what saved
-notebooks show): the same picture as ``snapshot()``, one byte per pixel when it is grey.
+"""What is on the path to a viewer's first image when its cell runs (again).
 
-The snapshot travels in the output message the browser needs before it can show the viewer,
-so its size is on the path to the first image.
+The PNG snapshot a viewer puts beside the live widget in the cell's output (what saved
+notebooks show) travels in the output message the browser needs before it can show the
+viewer: it is the same picture as ``snapshot()``, one byte per pixel when it is grey. And a
+closed viewer (its cell re-run) leaves the encoder threads to the new one.
 """
 
 from __future__ import annotations
 
 import base64
 import struct
+import threading
 
 import numpy as np
 
 import medinteract as mi
 from medinteract.data import phantom
+from medinteract.display import base as display_base
 from medinteract.display import decode_png
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -49,3 +52,25 @@ def test_coloured_views_save_an_rgb_png_equal_to_the_snapshot() -> None:
         png = saved_png(viewer)
         assert png_colour_type(png) == 2
         assert np.array_equal(decode_png(png), viewer.snapshot())
+
+
+def test_closing_a_viewer_drops_the_answers_not_yet_encoded() -> None:
+    """A re-run cell closes its old viewer: what that viewer's browser asked for and the
+    encoders have not started is dropped, so the new viewer's data goes first."""
+    scan = phantom(shape=(16, 48, 64), n_nodules=0, seed=2).scan
+    viewer = mi.view(scan)
+    sent: list[dict] = []
+    viewer.send = lambda content, buffers=None: sent.append(content)  # type: ignore[method-assign]
+    release = threading.Event()
+    encoders = display_base._encoders()
+    busy = [encoders.submit(release.wait, 60) for _ in range(encoders._max_workers)]
+    for start in range(0, 16, 4):
+        viewer._on_front_end_message(viewer, {"type": "fetch", "layer": "values",
+                                              "start": start, "stop": start + 4}, [])
+    queued = list(viewer._answering)
+    viewer.close()
+    release.set()
+    for future in busy:
+        future.result(timeout=60)
+    assert queued and all(answer.cancelled() for answer in queued)
+    assert viewer._answering == [] and sent == []
