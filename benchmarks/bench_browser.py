@@ -22,7 +22,8 @@ interleaved run (rounds x delays x approaches):
   (animation frames in which the approach drew: at most the frame rate, 60/s);
 - **first image** and **whole volume**: the viewer cell is run again, from the request to
   the first painted frame in its output, and (medinteract) until the browser holds every
-  slice; ipyniivue draws only once it has the whole file;
+  slice; ipyniivue draws only once it has the whole file. Every re-run starts once the
+  previous viewer holds its whole volume (also the first one, after "Run All");
 - **JS heap** (after a forced garbage collection) and **kernel RSS** once everything loaded.
 """
 
@@ -364,6 +365,9 @@ def run(*, presses: int = PRESSES, rounds: int = ROUNDS, delays: tuple[int, ...]
                     name = server.write_notebook(f"bench_{approach.key}.ipynb", cells)
                     run_all = open_and_run_all(lab_page, name)
                     problems += [f"{approach.key}: {p}" for p in run_all.problems()]
+                    if approach.holds_volume_js:  # every re-run starts from a settled page
+                        lab_page.page.wait_for_function(approach.holds_volume_js,
+                                                        timeout=300_000, polling=200)
                     pages[approach.key] = lab_page
                 for round_ in range(rounds):
                     for delay in delays:
