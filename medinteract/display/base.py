@@ -114,7 +114,7 @@ def check_labels(labels: Any, scan: Scan) -> np.ndarray | None:
     return array
 
 
-def _value_range(array: np.ndarray, max_samples: int = 1 << 22) -> tuple[float, float]:
+def _value_range(array: np.ndarray, max_samples: int = 1 << 20) -> tuple[float, float]:
     """Smallest and largest finite value, for slider ranges: read from an evenly strided
     sample of at most about ``max_samples`` voxels (a view, no copy), so a large volume opens
     without a pass over all of it."""
@@ -684,6 +684,11 @@ class DisplayWidget(anywidget.AnyWidget):
             if hasattr(self, name):
                 setattr(self, name, None)
         self._pending = {}
+        # answers not started yet are dropped: nobody reads them, and the viewer a re-run
+        # cell makes gets the encoder threads at once
+        for answer in self._answering:
+            answer.cancel()
+        self._answering = []
         self._click_handlers = {}
         self._stroke_handlers = []
         super().close()
@@ -708,25 +713,31 @@ class DisplayWidget(anywidget.AnyWidget):
 
     def snapshot(self) -> np.ndarray:
         """The visible panes as one RGB image at their on-screen size (for saved output)."""
-        images = []
-        for name in self._pane_names():
-            height, width = self._pane_hw(name)
-            images.append(resize_nearest(to_rgb(self._pane_pixels(name)), height, width))
+        return to_rgb(self._snapshot_pixels())
+
+    def _snapshot_pixels(self) -> Pixels:
+        """:meth:`snapshot` as :class:`Pixels`: one byte per pixel (grey levels) when every
+        pane is grey, so the saved PNG is a third of the size and quick to encode (it is part
+        of the cell's output message, which the browser needs before it shows the viewer)."""
+        panes = [(self._pane_pixels(name), self._pane_hw(name)) for name in self._pane_names()]
+        grey = all(pixels.data.ndim == 2 and pixels.palette is None for pixels, _ in panes)
+        images = [resize_nearest(pixels.data if grey else to_rgb(pixels), height, width)
+                  for pixels, (height, width) in panes]
         rows = max(image.shape[0] for image in images)
         cols = sum(image.shape[1] for image in images) + _SNAPSHOT_GAP * (len(images) - 1)
-        canvas = np.full((rows, cols, 3), 255, dtype=np.uint8)
+        canvas = np.full((rows, cols, *images[0].shape[2:]), 255, dtype=np.uint8)  # white gaps
         left = 0
         for image in images:
             canvas[:image.shape[0], left:left + image.shape[1]] = image
             left += image.shape[1] + _SNAPSHOT_GAP
-        return canvas
+        return Pixels(canvas)
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         """The live widget plus a PNG snapshot, so saved notebooks show a picture."""
         bundle = super()._repr_mimebundle_(**kwargs)
         if self.closed or not self._sources:
             return bundle
-        png = base64.b64encode(encode_png(self.snapshot())).decode("ascii")
+        png = base64.b64encode(encode_png(self._snapshot_pixels().data)).decode("ascii")
         if isinstance(bundle, tuple):  # (data, metadata)
             data, metadata = bundle
             return {**(data or {}), "image/png": png}, metadata

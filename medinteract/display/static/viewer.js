@@ -46,22 +46,59 @@ export function greyLevel(value, scale, offset) {
 
 /** Grey levels of a typed array (integers through a lookup table of every possible value). */
 function windowValues(values, center, width, out) {
-  const [scale, offset] = windowConstants(center, width);
   const n = values.length;
   if (values instanceof Float32Array) {
+    const [scale, offset] = windowConstants(center, width);
     for (let i = 0; i < n; i++) {
       const v = f32(f32(values[i] * scale) + offset);
       out[i] = v > 0 ? (v < 255 ? v | 0 : 255) : 0;
     }
     return out;
   }
-  const low = values instanceof Int16Array ? -32768 : 0;
-  const size = values instanceof Uint8Array ? 256 : 65536;
-  const table = new Uint8Array(size);
-  for (let k = 0; k < size; k++) table[k] = greyLevel(k + low, scale, offset);
+  const { table, low } = greyTable(values, center, width);
   for (let i = 0; i < n; i++) out[i] = table[values[i] - low];
   return out;
 }
+
+/** The lookup table from every value of an integer typed array's type to its grey level. */
+const greyTables = new Map(); // "type:center:width" -> {table, low}; the last few windows
+function greyTable(values, center, width) {
+  const type = values.constructor.name;
+  const key = `${type}:${center}:${width}`;
+  let found = greyTables.get(key);
+  if (!found) {
+    const [scale, offset] = windowConstants(center, width);
+    const low = values instanceof Int16Array ? -32768 : 0;
+    const table = new Uint8Array(values instanceof Uint8Array ? 256 : 65536);
+    // grey levels never decrease with the value (scale > 0): 0 below the window, 255 above;
+    // only the values in between (about `width` of them) need the arithmetic
+    let first = Math.max(0, Math.floor(-offset / scale) - low - 2);
+    let last = Math.min(table.length - 1, Math.ceil((255 - offset) / scale) - low + 2);
+    if (!(first <= last) || greyLevel(first + low, scale, offset) !== 0) first = 0;
+    if (!(first <= last) || greyLevel(last + low, scale, offset) !== 255) last = table.length - 1;
+    for (let k = first; k <= last; k++) table[k] = greyLevel(k + low, scale, offset);
+    table.fill(255, last + 1);
+    found = { table, low };
+    greyTables.set(key, found);
+    if (greyTables.size > 4) greyTables.delete(greyTables.keys().next().value);
+  }
+  return found;
+}
+
+/** 32-bit RGBA pixels (as an ImageData's bytes read little-endian) of a colour table. */
+function packedColours(lut) {
+  let packed = packedCache.get(lut);
+  if (!packed) {
+    packed = new Uint32Array(256);
+    const bytes = new Uint8Array(packed.buffer);
+    for (let g = 0; g < 256; g++) {
+      bytes.set([lut[g * 3], lut[g * 3 + 1], lut[g * 3 + 2], 255], g * 4);
+    }
+    packedCache.set(lut, packed);
+  }
+  return packed;
+}
+const packedCache = new WeakMap(); // colour table -> packed colours
 
 /** Python's "{:g}" for the probe readout. */
 function formatG(v) {
@@ -95,26 +132,58 @@ function asBytes(buffer) {
   return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
 }
 
-async function inflate(bytes) {
-  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("deflate"));
-  return new Uint8Array(await new Response(stream).arrayBuffer());
+/** Inflate deflate-compressed bytes that expand to exactly `length` bytes. */
+async function inflate(bytes, length) {
+  const stream = new DecompressionStream("deflate");
+  const writer = stream.writable.getWriter();
+  writer.write(bytes).catch(() => {}); // a failure surfaces in read() below
+  writer.close().catch(() => {});
+  const reader = stream.readable.getReader();
+  const out = new Uint8Array(length);
+  let offset = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (offset + value.length > length) throw new Error("more values than the header says");
+    out.set(value, offset);
+    offset += value.length;
+  }
+  if (offset !== length) throw new Error(`${offset} bytes of values, expected ${length}`);
+  return out;
+}
+
+/** Interleave byte planes (all first bytes of the values, then all second bytes, ...). */
+function unshuffle(bytes, size) {
+  const n = bytes.length / size;
+  if (size === 2) {
+    const out = new Uint16Array(n); // native (little-endian) byte order, as NumPy sends
+    const low = bytes.subarray(0, n);
+    const high = bytes.subarray(n);
+    for (let i = 0; i < n; i++) out[i] = low[i] | (high[i] << 8);
+    return new Uint8Array(out.buffer);
+  }
+  if (size === 4) {
+    const out = new Uint32Array(n);
+    const [b0, b1, b2, b3] = [0, 1, 2, 3].map((b) => bytes.subarray(b * n, (b + 1) * n));
+    for (let i = 0; i < n; i++) out[i] = (b0[i] | (b1[i] << 8) | (b2[i] << 16) | (b3[i] << 24)) >>> 0;
+    return new Uint8Array(out.buffer);
+  }
+  const out = new Uint8Array(bytes.length);
+  for (let b = 0; b < size; b++) {
+    const plane = bytes.subarray(b * n, (b + 1) * n);
+    for (let i = 0; i < n; i++) out[i * size + b] = plane[i];
+  }
+  return out;
 }
 
 /** A typed array from a message (header + compressed, byte-shuffled bytes). */
 export async function decodeValues(header, buffer) {
-  let bytes = asBytes(buffer);
-  if (header.codec === "deflate") bytes = await inflate(bytes);
-  const size = header.shuffle || 1;
-  if (size > 1) {
-    const n = bytes.length / size;
-    const out = new Uint8Array(bytes.length);
-    for (let b = 0; b < size; b++) {
-      const plane = bytes.subarray(b * n, (b + 1) * n);
-      for (let i = 0; i < n; i++) out[i * size + b] = plane[i];
-    }
-    bytes = out;
-  }
   const Type = TYPED[header.dtype];
+  const length = header.shape.reduce((a, b) => a * b, 1) * Type.BYTES_PER_ELEMENT;
+  let bytes = asBytes(buffer);
+  if (header.codec === "deflate") bytes = await inflate(bytes, length);
+  const size = header.shuffle || 1;
+  if (size > 1) bytes = unshuffle(bytes, size);
   return new Type(bytes.buffer, bytes.byteOffset, bytes.length / Type.BYTES_PER_ELEMENT);
 }
 
@@ -372,15 +441,39 @@ class Store {
   }
 }
 
-const stores = new WeakMap();
+/**
+ * The stores, one per widget model. anywidget hands `initialize` and each view a proxy of its
+ * own for the same model, so a store is found by what the proxies share: the model's values
+ * (`model.get` returns the same objects through every proxy of one model, and never those of
+ * another model). A view thus draws from the values its model already received and decoded.
+ */
+const stores = new Set();
+
+function findStore(model) {
+  const layers = model.get("_layers");
+  for (const store of stores) {
+    if (store.model === model || (layers instanceof Object && store.model.get("_layers") === layers)) {
+      return store;
+    }
+  }
+  return null;
+}
 
 function storeOf(model) {
-  let store = stores.get(model);
+  let store = findStore(model);
   if (!store) {
     store = new Store(model);
-    stores.set(model, store);
+    stores.add(store);
   }
   return store;
+}
+
+function dropStore(model) {
+  const store = findStore(model);
+  if (store) {
+    store.destroy();
+    stores.delete(store);
+  }
 }
 
 // ------------------------------------------------------------------------------------------
@@ -390,8 +483,15 @@ function storeOf(model) {
 function lutOf(model, name) {
   const luts = model.get("_luts") || {};
   const table = luts[name] || luts.gray;
-  return table ? asBytes(table) : null;
+  if (!table) return null;
+  let bytes = lutBytes.get(table);
+  if (!bytes) {
+    bytes = asBytes(table);
+    lutBytes.set(table, bytes);
+  }
+  return bytes; // the same array while the table is the same (packedColours caches by it)
 }
+const lutBytes = new WeakMap(); // colour table as the model holds it -> its bytes
 
 /** Pixels of a plane in display orientation (rows flipped when the view says so). */
 function orient(plane, flip, channels) {
@@ -405,17 +505,22 @@ function orient(plane, flip, channels) {
   return out;
 }
 
-/** compose(): window, colormap (or RGB channels), labels. Returns RGBA bytes. */
-function composeRGBA(values, channels, n, center, width, lut, labels, labelOptions) {
-  const rgba = new Uint8ClampedArray(n * 4);
+/**
+ * compose(): window, colormap (or RGB channels), labels. Returns RGBA bytes, written into
+ * `out` (an n * 4 Uint8ClampedArray, e.g. a reused ImageData's) when given.
+ */
+function composeRGBA(values, channels, n, center, width, lut, labels, labelOptions, out) {
+  const rgba = out || new Uint8ClampedArray(n * 4);
   if (channels === 1) {
-    const grey = windowValues(values, center, width, new Uint8Array(n));
-    for (let i = 0; i < n; i++) {
-      const g = grey[i] * 3;
-      rgba[i * 4] = lut[g];
-      rgba[i * 4 + 1] = lut[g + 1];
-      rgba[i * 4 + 2] = lut[g + 2];
-      rgba[i * 4 + 3] = 255;
+    // one 32-bit store per pixel: value -> grey level -> packed colour
+    const pixels = new Uint32Array(rgba.buffer, rgba.byteOffset, n);
+    const colours = packedColours(lut);
+    if (values instanceof Float32Array) {
+      const grey = windowValues(values, center, width, new Uint8Array(n));
+      for (let i = 0; i < n; i++) pixels[i] = colours[grey[i]];
+    } else {
+      const { table, low } = greyTable(values, center, width);
+      for (let i = 0; i < n; i++) pixels[i] = colours[table[values[i] - low]];
     }
   } else {
     const grey = windowValues(values, center, width, new Uint8Array(values.length));
@@ -481,11 +586,23 @@ function slider(parent, className, label, onInput) {
   return {
     box, input, readout,
     set(value, min, max, step, text) {
-      if (min !== undefined) { input.min = String(min); input.max = String(max); input.step = String(step); }
-      if (document.activeElement !== input || Number(input.value) !== value) input.value = String(value);
-      readout.textContent = text !== undefined ? text : String(value);
+      // only what changed is written: a drag redraws at every move, and each write costs
+      // the page a style and layout pass
+      if (min !== undefined) {
+        setIfChanged(input, "min", String(min));
+        setIfChanged(input, "max", String(max));
+        setIfChanged(input, "step", String(step));
+      }
+      if (document.activeElement !== input || Number(input.value) !== value) {
+        setIfChanged(input, "value", String(value));
+      }
+      setIfChanged(readout, "textContent", text !== undefined ? text : String(value));
     },
   };
+}
+
+function setIfChanged(node, property, value) {
+  if (node[property] !== value) node[property] = value;
 }
 
 function select(parent, className, label, options, onChange) {
@@ -967,12 +1084,15 @@ class SliceView {
     }
     pane.frame.classList.remove("mi-loading");
     if (key === pane.drawnKey) return;
-    const rgba = this.composePane(pane, planes, names, mode);
     if (pane.canvas.width !== cols || pane.canvas.height !== rows) {
       pane.canvas.width = cols;
       pane.canvas.height = rows;
     }
-    pane.ctx.putImageData(new ImageData(rgba, cols, rows), 0, 0);
+    if (!pane.image || pane.image.width !== cols || pane.image.height !== rows) {
+      pane.image = new ImageData(cols, rows); // reused while the size stays
+    }
+    this.composePane(pane, planes, names, mode, pane.image.data);
+    pane.ctx.putImageData(pane.image, 0, 0);
     pane.drawnKey = key;
     pane.canvas.dataset.index = String(index);
     pane.canvas.dataset.axis = String(axis);
@@ -980,7 +1100,8 @@ class SliceView {
     this.el.dispatchEvent(new CustomEvent("mi-drawn", { detail: { pane: pane.name, index } }));
   }
 
-  composePane(pane, planes, names, mode) {
+  /** The pane's RGBA pixels, written into `out`. */
+  composePane(pane, planes, names, mode, out) {
     const m = this.model;
     const n = planes[0].rows * planes[0].cols;
     const center = m.get("window_center");
@@ -991,15 +1112,17 @@ class SliceView {
       opacity: m.get("opacity"), contour: m.get("contour"), lut: labelLut };
     if (this.kind === "viewer") {
       const labels = names.length > 1 ? planes[1] : null;
-      return composeRGBA(planes[0].values, planes[0].channels, n, center, width, lut, labels, labelsOf(labels));
+      return composeRGBA(planes[0].values, planes[0].channels, n, center, width, lut, labels,
+        labelsOf(labels), out);
     }
     const afterLabels = names.includes("after_labels") ? planes[names.indexOf("after_labels")] : null;
     if (pane.name === "after") {
       return composeRGBA(planes[0].values, planes[0].channels, n, center, width, lut, afterLabels,
-        labelsOf(afterLabels));
+        labelsOf(afterLabels), out);
     }
     if (mode === "side-by-side") {
-      return composeRGBA(planes[0].values, planes[0].channels, n, center, width, lut, null, null);
+      return composeRGBA(planes[0].values, planes[0].channels, n, center, width, lut, null, null,
+        out);
     }
     const before = planes[0].values;
     const after = planes[1].values;
@@ -1007,9 +1130,10 @@ class SliceView {
       const difference = new Float32Array(before.length);
       for (let i = 0; i < before.length; i++) difference[i] = f32(after[i] - before[i]);
       return composeRGBA(difference, planes[0].channels, n, 0, m.get("difference_width"),
-        lutOf(m, "RdBu_r"), null, null);
+        lutOf(m, "RdBu_r"), null, null, out);
     }
-    const rgbBefore = composeRGBA(before, planes[0].channels, n, center, width, lut, null, null);
+    const rgbBefore = composeRGBA(before, planes[0].channels, n, center, width, lut, null, null,
+      out);
     const rgbAfter = composeRGBA(after, planes[1].channels, n, center, width, lut, afterLabels,
       labelsOf(afterLabels));
     if (mode === "curtain") {
@@ -1076,10 +1200,10 @@ class SliceView {
     const ranges = m.get("_ranges") || {};
     const presets = (m.get("_presets") || []).map((p) => p[0]).concat(["custom"]);
     if (this.preset.input.options.length !== presets.length) this.preset.fill(presets);
-    this.preset.input.value = m.get("preset");
+    setIfChanged(this.preset.input, "value", m.get("preset"));
     const cmaps = Object.keys(m.get("_luts") || {}).filter((n) => n !== "__labels__" && n !== "RdBu_r");
     if (this.cmap.input.options.length !== cmaps.length) this.cmap.fill(cmaps);
-    this.cmap.input.value = m.get("cmap");
+    setIfChanged(this.cmap.input, "value", m.get("cmap"));
     const [lmin, lmax, lstep] = ranges.level || [0, 1, 1];
     const [wmin, wmax, wstep] = ranges.width || [1, 2, 1];
     this.level.set(m.get("window_center"), lmin, lmax, lstep, formatG(m.get("window_center")));
@@ -1460,12 +1584,8 @@ class VolumeView {
 
 export default {
   initialize({ model }) {
-    storeOf(model);
-    return () => {
-      const store = stores.get(model);
-      if (store) store.destroy();
-      stores.delete(model);
-    };
+    storeOf(model); // receives the first slices at once, before any view renders
+    return () => dropStore(model);
   },
   render({ model, el }) {
     el.classList.add("mi-widget");
