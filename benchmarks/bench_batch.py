@@ -108,16 +108,32 @@ def _own_seconds() -> float:
     return total
 
 
+def _steal_seconds() -> float:
+    """CPU seconds the hypervisor ran something else while this machine's cores wanted to run
+    (0 outside a virtual machine)."""
+    return getattr(psutil.cpu_times(), "steal", 0.0)
+
+
 class OthersMeter:
-    """Cores used by everything but this benchmark between ``start()`` and ``stop()``."""
+    """Cores used by everything but this benchmark between ``start()`` and ``stop()``.
+
+    ``stop()`` returns them (also kept as ``others``) and sets ``steal``: the part of them
+    that the hypervisor gave other guests of the host while this machine wanted to run.
+    """
+
+    others: float = 0.0
+    steal: float = 0.0
 
     def start(self) -> None:
         self._busy, self._own, self._wall = _busy_seconds(), _own_seconds(), time.perf_counter()
+        self._steal = _steal_seconds()
 
     def stop(self) -> float:
         wall = time.perf_counter() - self._wall
         others = (_busy_seconds() - self._busy) - (_own_seconds() - self._own)
-        return max(others, 0.0) / wall if wall > 0 else 0.0
+        self.steal = max(_steal_seconds() - self._steal, 0.0) / wall if wall > 0 else 0.0
+        self.others = max(others, 0.0) / wall if wall > 0 else 0.0
+        return self.others
 
 
 def wait_for_quiet(limit: float, max_wait: float, sample: float = 3.0) -> float:
@@ -141,6 +157,7 @@ class Runs:
 
     seconds: list[float] = field(default_factory=list)
     others: list[float] = field(default_factory=list)
+    steal: list[float] = field(default_factory=list)
     per_scan: list[float] = field(default_factory=list)
 
     def kept(self, quiet: float) -> list[int]:
@@ -150,17 +167,17 @@ class Runs:
 
 
 def timed_run(inputs: Any, out: Path,
-              **options: Any) -> tuple[float, float, batch.BatchReport]:
+              **options: Any) -> tuple[float, OthersMeter, batch.BatchReport]:
     shutil.rmtree(out, ignore_errors=True)
     meter = OthersMeter()
     meter.start()
     start = time.perf_counter()
     report = batch.run(pipeline(), inputs, out, progress=False, **options)
     seconds = time.perf_counter() - start
-    others = meter.stop()
+    meter.stop()
     if not report.all_ok or len(report.ok) != len(report.table):
         raise RuntimeError(f"benchmark run failed: {report.table.to_string()}")
-    return seconds, others, report
+    return seconds, meter, report
 
 
 def main() -> None:
@@ -215,12 +232,15 @@ def main() -> None:
                 order = configs if repeat % 2 == 0 else configs[::-1]  # interleave both ways
                 for name, n, options in order:
                     waited = wait_for_quiet(args.quiet, args.max_wait)
-                    seconds, others, report = timed_run(inputs, work / "out", **options())
+                    seconds, meter, report = timed_run(inputs, work / "out", **options())
+                    others = meter.others
                     entry = runs.setdefault(f"{name} x{n}", Runs())
                     entry.seconds.append(seconds)
                     entry.others.append(others)
+                    entry.steal.append(meter.steal)
                     entry.per_scan.append(float(report.table["seconds"].median()))
-                    print(f"{name} x{n}: {seconds:.1f} s, others {others:.2f} cores "
+                    print(f"{name} x{n}: {seconds:.1f} s, others {others:.2f} cores, "
+                          f"hypervisor steal {meter.steal:.2f} cores "
                           f"(before: {waited:.2f})", flush=True)
                     if args.markdown:  # so far, in case the run is stopped
                         args.markdown.write_text(markdown(
@@ -266,7 +286,9 @@ def markdown(args: argparse.Namespace, shape: tuple[int, ...], runs: dict[str, R
         f"{disturbed} of {len(all_others)} runs were disturbed (>= {args.quiet} cores) and are "
         "left out below where undisturbed repeats exist. 1-minute load average "
         f"{load_before[0]:.1f} before and {load_after[0]:.1f} after (it counts this benchmark "
-        "too).",
+        "too). Steal (cores the hypervisor gave other guests while this machine wanted them): "
+        f"median {statistics.median(s for r in runs.values() for s in r.steal):.2f}, "
+        f"max {max(s for r in runs.values() for s in r.steal):.2f}.",
         "",
         "| scheduler | workers | best s | median s | s per scan (median) | scans/s (best) "
         "| 2 workers vs 1 (best) | others' cores (median) | runs kept |",
