@@ -80,7 +80,9 @@ INIT_JS = """
       b.frames++;
       b.lastPaint = now;
       if (b.press && b.press.paint === null) { b.press.paint = now; }
-      if (b.run && b.run.first === null) { b.run.first = now; }
+      if (b.run && b.run.first === null && (!b.run.shown || b.run.shown())) {
+        b.run.first = now;
+      }
     });
   };
   const wrap = (proto, name) => {
@@ -121,6 +123,9 @@ class Approach:
     drag: str | None  # CSS selector dragged for window/level (None: no window control)
     drag_button: str = "right"
     holds_volume_js: str | None = None  # JS: true once the browser holds the whole volume
+    # JS: true once the viewer is in the output (its first image is the first paint after
+    # that; a viewer may draw an empty canvas of an older output before)
+    shown_js: str = "() => true"
 
 
 LOAD = ("import numpy as np\nvolume = np.load({path!r}).astype(np.float32)\n")
@@ -154,6 +159,7 @@ APPROACHES = (
         "from ipyniivue import NiiVue\n",
         "nv = NiiVue()\nnv.load_volumes([{{'path': {nifti!r}}}])\nnv",
         ".jp-OutputArea-output canvas", "ArrowRight", ".jp-OutputArea-output canvas",
+        shown_js="() => !!document.querySelector('.jp-OutputArea-output canvas')",
     ),
 )
 
@@ -244,9 +250,16 @@ class DelayProxy:
 # ---------------------------------------------------------------------------------------------
 
 
+def scroll_to(target: Any) -> None:
+    """Bring ``target`` into view (Playwright's own scrolling waits for the element to stop
+    changing, which a WebGL canvas that keeps resizing itself, as ipyniivue's, never does)."""
+    target.evaluate("(element) => element.scrollIntoView({block: 'center'})")
+
+
 def press_keys(page: Any, approach: Approach, n: int, measure: Measure) -> None:
     target = page.locator(approach.focus).first
-    target.scroll_into_view_if_needed()
+    target.wait_for(state="attached", timeout=300_000)  # ipyniivue: once its file arrived
+    scroll_to(target)
     target.focus()
     for _ in range(n):
         page.keyboard.press(approach.key_name)
@@ -272,7 +285,7 @@ def drag_window(page: Any, approach: Approach, measure: Measure) -> None:
     if approach.drag is None:
         return
     target = page.locator(approach.drag).first
-    target.scroll_into_view_if_needed()
+    scroll_to(target)
     box = target.bounding_box()
     x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
     tilt = 10 if approach.drag_button == "right" else 0  # right-drag: width and level
@@ -293,9 +306,10 @@ def drag_window(page: Any, approach: Approach, measure: Measure) -> None:
 def rerun_viewer_cell(page: Any, approach: Approach, cell: int, measure: Measure) -> None:
     """Run the viewer cell again; time the first painted frame and the whole volume."""
     page.evaluate(
-        "(cell) => { const nb = window.jupyterapp.shell.currentWidget.content;"
-        " nb.activeCellIndex = cell; window.__bench.run = { t: performance.now(), first: null };"
-        " window.jupyterapp.commands.execute('notebook:run-cell'); }", cell)
+        "([cell, shown]) => { const nb = window.jupyterapp.shell.currentWidget.content;"
+        " nb.activeCellIndex = cell;"
+        " window.__bench.run = { t: performance.now(), first: null, shown: (0, eval)(shown) };"
+        " window.jupyterapp.commands.execute('notebook:run-cell'); }", [cell, approach.shown_js])
     try:
         page.wait_for_function("() => window.__bench.run.first", timeout=120_000)
     except Exception:  # noqa: BLE001
