@@ -210,5 +210,5 @@ def test_code_that_loads_its_input_runs_in_a_fresh_python(ct, tmp_path: Path):
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    table = pd.read_csv(tmp_path / "regions.csv", float_precision="round_trip")
+    table = mi.batch.read_table(tmp_path / "regions.csv")
     pd.testing.assert_frame_equal(table, measure.result, check_dtype=False, check_exact=True)

@@ -4,7 +4,8 @@
 - :func:`run`: run a :class:`~medinteract.pipeline.Pipeline` over them, locally (Dask processes or
   threads) or on a ``dask.distributed`` cluster; per-scan result images and region tables, one
   merged CSV, failures reported and skipped, finished scans skipped when re-run.
-- :class:`BatchReport`: what happened, as tables.
+- :class:`BatchReport`: what happened, as tables; :func:`read_table` reads a table a run wrote
+  back exactly.
 
 From the command line::
 
@@ -14,8 +15,9 @@ From the command line::
 from __future__ import annotations
 
 from medinteract.batch.inputs import SCAN_COLUMNS, find_scans
+from medinteract.batch.outputs import read_table
 from medinteract.batch.report import REPORT_COLUMNS, BatchReport
 from medinteract.batch.runner import DEFAULT_SCHEDULER, SCHEDULERS, run
 
-__all__ = ["find_scans", "run", "BatchReport", "SCAN_COLUMNS", "REPORT_COLUMNS",
+__all__ = ["find_scans", "run", "read_table", "BatchReport", "SCAN_COLUMNS", "REPORT_COLUMNS",
            "DEFAULT_SCHEDULER", "SCHEDULERS"]

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 import numpy as np
+import pandas as pd
 
 from medinteract._atomic import STAGING_PREFIX, atomic_path, staged_folder, write_atomic
 from medinteract.scan import Scan
@@ -34,6 +35,7 @@ __all__ = [
     "atomic_path",
     "write_atomic",
     "write_text_if_changed",
+    "read_table",
     "staged_folder",
     "remove_leftovers",
     "run_lock",
@@ -233,3 +235,25 @@ def read_manifest(folder: PathLike_) -> dict[str, Any] | None:
 def sha256_text(text: str) -> str:
     """Hex SHA-256 of a text (UTF-8)."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def read_table(path: PathLike_) -> pd.DataFrame:
+    """Read a CSV table a batch run wrote (a scan's regions, the merged regions, the report),
+    every number exactly as written.
+
+    pandas before 3.0 parses floats with a fast routine that can differ from the written value
+    in the last digit unless asked for ``float_precision="round_trip"``; pandas 3 parses exactly
+    by default and deprecates the option.
+
+    Parameters
+    ----------
+    path : path-like
+        The CSV file.
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
+    if int(pd.__version__.split(".", 1)[0]) >= 3:
+        return pd.read_csv(path)
+    return pd.read_csv(path, float_precision="round_trip")

@@ -22,6 +22,7 @@ from medinteract._atomic import write_atomic
 from medinteract.batch.inputs import files_of, find_scans, safe_id, scan_table
 from medinteract.batch.outputs import (
     IMAGE_FORMATS,
+    read_table,
     remove_leftovers,
     run_lock,
     write_text_if_changed,
@@ -344,7 +345,7 @@ def _merge_regions(table: pd.DataFrame) -> pd.DataFrame:
     parts = []
     for row in _records(table):
         if row["status"] in ("ok", "skipped") and row["regions"]:
-            regions = pd.read_csv(row["regions"], float_precision="round_trip")  # exact floats
+            regions = read_table(row["regions"])
             regions.insert(0, "scan_id", row["id"])
             parts.append(regions)
     if not parts:
