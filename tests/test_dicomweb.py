@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import socket
 import sys
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -140,9 +141,16 @@ def test_search_studies(server, originals) -> None:
 def test_loaded_series_equals_the_files_on_disk(server, originals, tmp_path, name) -> None:
     files = originals[name]
     study, series = _uids(files[0])
-    remote = dicomweb.load_series(server, series, cache=tmp_path, progress=False)
-    local = mi.load(files[0].parent if name == "phantom" else files[0])
+    with warnings.catch_warnings(record=True) as remote_warnings:
+        warnings.simplefilter("always")
+        remote = dicomweb.load_series(server, series, cache=tmp_path, progress=False)
+    with warnings.catch_warnings(record=True) as local_warnings:
+        warnings.simplefilter("always")
+        local = mi.load(files[0].parent if name == "phantom" else files[0])
     assert_same_scan(remote, local)
+    # the files' own problems (emri_small.dcm has no PixelSpacing) are told both ways
+    assert [(w.category, str(w.message).split(": ", 1)[-1]) for w in remote_warnings] == [
+        (w.category, str(w.message).split(": ", 1)[-1]) for w in local_warnings]
     assert remote.name == local.name or name != "phantom"
     folder = dicomweb.series_folder(study, series, tmp_path)
     assert all(path.parent == folder for path in remote.paths)
