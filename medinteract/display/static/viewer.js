@@ -277,6 +277,9 @@ class Store {
     this.inFlight = new Map(); // request key -> version
     this.listeners = new Set();
     this.focus = new Map(); // view -> [{layer, axis, index}]
+    // The rest of the volume is asked for once a view has painted its first image: until
+    // then, encoding slabs in the kernel and decoding them here would compete with it.
+    this.streaming = false;
     this.lastSeed = null;
     this.onCustom = (content, buffers) => this.receive(content, buffers[0]);
     this.onState = () => this.sync();
@@ -383,6 +386,13 @@ class Store {
     this.pump();
   }
 
+  /** A view has painted its first image (or needs the whole volume to paint one). */
+  startStreaming() {
+    if (this.streaming) return;
+    this.streaming = true;
+    this.pump();
+  }
+
   request(content, key) {
     if (this.inFlight.has(key)) return false;
     this.inFlight.set(key, { layer: content.layer, version: content.version });
@@ -407,6 +417,7 @@ class Store {
       }
     }
     // 2. whole slabs, nearest to the focus first, within the memory budget
+    if (!this.streaming) return;
     const share = this.budget() / this.layers.size;
     for (const layer of this.layers.values()) {
       const nz = layer.shape[0];
@@ -1037,6 +1048,10 @@ class SliceView {
       this.drawPane(pane, axis, index, compareMode);
     }
     this.store.setFocus(this, wants);
+    if (!this.store.streaming && !this.streamAsked) {
+      this.streamAsked = true; // once this frame is on screen, the rest of the volume
+      requestAnimationFrame(() => setTimeout(() => this.store.startStreaming(), 0));
+    }
   }
 
   layersFor(pane, mode) {
@@ -1360,6 +1375,7 @@ class VolumeView {
     this.onData = () => this.draw();
     this.store.listeners.add(this.onData);
     this.store.setFocus(this, []);
+    this.store.startStreaming(); // a rendering needs the whole volume
     this.initGL();
     this.draw();
   }
