@@ -2,7 +2,8 @@
 
 Each notebook in ``notebooks/`` is run with nbclient in a fresh ``python3`` kernel from this
 venv, from a temporary copy of the folder, skipping the cells nbval skips (``NBVAL_SKIP`` as a
-comment line or ``nbval-skip`` tag), like ``pytest --nbval-lax`` in CI. Peak memory is the
+comment line or ``nbval-skip`` tag), like ``pytest --nbval-lax`` in CI, and offline as there
+(the MedMNIST notebook reads the same fixtures ``notebooks/conftest.py`` writes). Peak memory is the
 kernel process's resident-set high-water mark (``VmHWM`` in ``/proc/PID/status``), read just
 before the kernel shuts down; processes the notebook starts itself (e.g. Dask workers) are not
 included.
@@ -13,6 +14,7 @@ default CI training length, each notebook under 1.5 GB (the Binder budget).
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import time
@@ -21,6 +23,8 @@ from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
+
+from medinteract.learn.medmnist import FIXTURE_ENV, MEDMNIST, write_medmnist_fixture
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
@@ -103,12 +107,22 @@ def run(*, log=print) -> list[NotebookRun]:
         shutil.copytree(
             NOTEBOOK_DIR, workdir, ignore=shutil.ignore_patterns(".ipynb_checkpoints")
         )
-        for path in sorted(workdir.glob("*.ipynb")):
-            log(f"  notebook: {path.name} ...")
-            result = run_notebook(path, workdir)
-            log(f"    {result.seconds:.1f} s, peak {result.peak_mib or 0:.0f} MiB"
-                + (f", FAILED: {result.error}" if result.error else ""))
-            results.append(result)
+        own_fixtures = not os.environ.get(FIXTURE_ENV)
+        if own_fixtures:  # offline, as under nbval (notebooks/conftest.py)
+            fixtures = Path(base) / "medmnist"
+            for name in MEDMNIST:
+                write_medmnist_fixture(fixtures, name)
+            os.environ[FIXTURE_ENV] = str(fixtures)  # the kernels inherit it
+        try:
+            for path in sorted(workdir.glob("*.ipynb")):
+                log(f"  notebook: {path.name} ...")
+                result = run_notebook(path, workdir)
+                log(f"    {result.seconds:.1f} s, peak {result.peak_mib or 0:.0f} MiB"
+                    + (f", FAILED: {result.error}" if result.error else ""))
+                results.append(result)
+        finally:
+            if own_fixtures:
+                del os.environ[FIXTURE_ENV]
     return results
 
 
