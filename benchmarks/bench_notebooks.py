@@ -14,7 +14,6 @@ default CI training length, each notebook under 1.5 GB (the Binder budget).
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 import time
@@ -24,7 +23,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from medinteract.learn.medmnist import FIXTURE_ENV, MEDMNIST, write_medmnist_fixture
+from medinteract.learn.medmnist import medmnist_fixtures
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
@@ -107,22 +106,13 @@ def run(*, log=print) -> list[NotebookRun]:
         shutil.copytree(
             NOTEBOOK_DIR, workdir, ignore=shutil.ignore_patterns(".ipynb_checkpoints")
         )
-        own_fixtures = not os.environ.get(FIXTURE_ENV)
-        if own_fixtures:  # offline, as under nbval (notebooks/conftest.py)
-            fixtures = Path(base) / "medmnist"
-            for name in MEDMNIST:
-                write_medmnist_fixture(fixtures, name)
-            os.environ[FIXTURE_ENV] = str(fixtures)  # the kernels inherit it
-        try:
+        with medmnist_fixtures():  # offline, as under nbval (the kernels inherit it)
             for path in sorted(workdir.glob("*.ipynb")):
                 log(f"  notebook: {path.name} ...")
                 result = run_notebook(path, workdir)
                 log(f"    {result.seconds:.1f} s, peak {result.peak_mib or 0:.0f} MiB"
                     + (f", FAILED: {result.error}" if result.error else ""))
                 results.append(result)
-        finally:
-            if own_fixtures:
-                del os.environ[FIXTURE_ENV]
     return results
 
 

@@ -8,7 +8,7 @@ import importlib
 import pytest
 
 
-@pytest.mark.parametrize("name", ["datasets", "evaluate"])
+@pytest.mark.parametrize("name", ["datasets", "evaluate", "medmnist"])
 def test_docstring_examples(name):
     module = importlib.import_module(f"medinteract.learn.{name}")
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)

@@ -7,6 +7,8 @@ checksum) is tested in ``tests/test_fetch.py`` against a local server.
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -17,6 +19,7 @@ from medinteract.learn.medmnist import (
     FIXTURE_ENV,
     MEDMNIST,
     fetch_medmnist,
+    medmnist_fixtures,
     write_medmnist_fixture,
 )
 
@@ -79,6 +82,26 @@ def test_fetch_reads_fixtures_from_the_environment_and_says_so(fixtures, monkeyp
     assert data.task == "classification" and data.input_shape == (28, 28, 1)
     assert "synthetic fixture" in data.source and "synthetic fixture" in repr(data)
     assert [len(data.split(s)[0]) for s in SPLITS] == [60, 20, 30]
+
+
+def test_medmnist_fixtures_serve_every_name_for_a_block_then_restore(monkeypatch):
+    monkeypatch.delenv(FIXTURE_ENV, raising=False)
+    with medmnist_fixtures() as folder:
+        assert os.environ[FIXTURE_ENV] == str(folder)
+        assert sorted(p.stem for p in folder.glob("*.npz")) == sorted(MEDMNIST)
+        assert "synthetic fixture" in fetch_medmnist("breastmnist").source
+    assert FIXTURE_ENV not in os.environ and not folder.exists()
+
+
+def test_medmnist_fixtures_keep_a_folder_given_or_already_set(tmp_path, monkeypatch):
+    monkeypatch.delenv(FIXTURE_ENV, raising=False)
+    with medmnist_fixtures(tmp_path / "mine") as folder:
+        assert folder == tmp_path / "mine"
+    assert (folder / "pneumoniamnist.npz").is_file() and FIXTURE_ENV not in os.environ
+    monkeypatch.setenv(FIXTURE_ENV, str(tmp_path / "by-hand"))
+    with medmnist_fixtures() as used:  # fixtures made by hand: nothing written, nothing removed
+        assert used == tmp_path / "by-hand" and not used.exists()
+    assert os.environ[FIXTURE_ENV] == str(tmp_path / "by-hand")
 
 
 def test_fetch_names_a_missing_fixture_and_an_unknown_file(tmp_path, monkeypatch):

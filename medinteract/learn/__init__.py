@@ -12,7 +12,8 @@ datasets
     :func:`hu_to_unit`, :func:`split_by_patient`, :func:`augmentation`.
 medmnist
     :func:`fetch_medmnist` (download once, checksummed, and load by name),
-    :func:`write_medmnist_fixture` (an offline stand-in in MedMNIST's layout).
+    :func:`write_medmnist_fixture` (an offline stand-in in MedMNIST's layout),
+    :func:`medmnist_fixtures` (every name served from stand-ins for a ``with`` block).
 models
     :func:`small_cnn`, :func:`small_unet`, :func:`denoising_autoencoder`,
     :func:`precise_batch_norm` and the :class:`PreciseBatchNorm` callback.

@@ -12,6 +12,7 @@ from .datasets import (
 from .medmnist import (
     MEDMNIST,
     fetch_medmnist,
+    medmnist_fixtures,
     write_medmnist_fixture,
 )
 from .models import (
@@ -64,6 +65,7 @@ __all__ = [
     "augmentation",
     "MEDMNIST",
     "fetch_medmnist",
+    "medmnist_fixtures",
     "write_medmnist_fixture",
     "small_cnn",
     "small_unet",

@@ -14,15 +14,20 @@ MedMNIST's exact layout (the six arrays, their dtypes and shapes, a similar clas
 written by :func:`write_medmnist_fixture` from seeded synthetic images; nothing is
 downloaded. Point the environment variable ``MEDINTERACT_MEDMNIST_FIXTURES`` at a folder of
 such files and :func:`fetch_medmnist` reads them instead of downloading, and says so in the
-dataset's ``source``. The synthetic images are learnable (each finding adds a blob in its own
-place) but they are not medical images: numbers measured on them say that the code runs, not
-how well a model reads X-rays.
+dataset's ``source``; :func:`medmnist_fixtures` writes them all and sets the variable for a
+``with`` block (kernels started inside it inherit it). The synthetic images are learnable
+(each finding adds a blob in its own place) but they are not medical images: numbers
+measured on them say that the code runs, not how well a model reads X-rays.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
@@ -32,7 +37,14 @@ import numpy as np
 
 from medinteract.errors import LoadError
 
-__all__ = ["MedMNISTInfo", "MEDMNIST", "FIXTURE_ENV", "fetch_medmnist", "write_medmnist_fixture"]
+__all__ = [
+    "MedMNISTInfo",
+    "MEDMNIST",
+    "FIXTURE_ENV",
+    "fetch_medmnist",
+    "write_medmnist_fixture",
+    "medmnist_fixtures",
+]
 
 #: Environment variable naming a folder of fixture files that :func:`fetch_medmnist` reads
 #: instead of downloading (set by the tests; never needed by a user).
@@ -240,3 +252,50 @@ def write_medmnist_fixture(
     with atomic_path(path) as temporary, open(temporary, "wb") as handle:
         np.savez_compressed(handle, **arrays)
     return path
+
+
+@contextmanager
+def medmnist_fixtures(folder: str | PathLike[str] | None = None) -> Iterator[Path]:
+    """Run a block offline: every MedMNIST name served from fixtures instead of the internet.
+
+    Writes :func:`write_medmnist_fixture` for every name in :data:`MEDMNIST` and points
+    ``MEDINTERACT_MEDMNIST_FIXTURES`` at them for the ``with`` block, so :func:`fetch_medmnist`
+    in this process, and in every kernel or server started inside the block (they inherit the
+    environment), reads the fixtures. On exit the variable is restored and a folder this
+    function created is removed. When the variable is already set (fixtures made by hand),
+    nothing is written and that folder is used as it is.
+
+    Parameters
+    ----------
+    folder : path-like, optional
+        Where to write the fixtures (kept on exit); by default a temporary folder.
+
+    Yields
+    ------
+    Path
+        The folder the fixtures are read from.
+
+    Examples
+    --------
+    >>> from medinteract.learn import fetch_medmnist, medmnist_fixtures
+    >>> with medmnist_fixtures():
+    ...     data = fetch_medmnist("pneumoniamnist", progressbar=False)
+    >>> "synthetic fixture" in data.source
+    True
+    """
+    existing = os.environ.get(FIXTURE_ENV)
+    if existing:
+        yield Path(existing)
+        return
+    created = folder is None
+    target = Path(tempfile.mkdtemp(prefix="medinteract-medmnist-")) if folder is None else Path(
+        folder)
+    try:
+        for name in MEDMNIST:
+            write_medmnist_fixture(target, name)
+        os.environ[FIXTURE_ENV] = str(target)
+        yield target
+    finally:
+        os.environ.pop(FIXTURE_ENV, None)
+        if created:
+            shutil.rmtree(target, ignore_errors=True)

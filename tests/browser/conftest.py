@@ -29,6 +29,8 @@ from labdriver import (  # noqa: E402
     running_lab_server,
 )
 
+from medinteract.learn.medmnist import medmnist_fixtures  # noqa: E402
+
 
 def skip_or_fail(reason: str) -> None:
     """Skip the test, or fail it when ``MEDINTERACT_REQUIRE_BROWSER=1``."""
@@ -44,10 +46,13 @@ def skip_or_fail(reason: str) -> None:
 
 @pytest.fixture(scope="session")
 def lab_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
-    """A JupyterLab server from this venv, started once per session (browser tests only)."""
+    """A JupyterLab server from this venv, started once per session (browser tests only).
+
+    Its kernels run offline: ``fetch_medmnist`` reads fixtures (as under nbval).
+    """
     if not CHROMIUM.exists():
         skip_or_fail(f"{CHROMIUM} not found (apt-get install chromium)")
-    with running_lab_server(tmp_path_factory.mktemp("jupyterlab")) as server:
+    with medmnist_fixtures(), running_lab_server(tmp_path_factory.mktemp("jupyterlab")) as server:
         yield server
 
 
