@@ -237,6 +237,9 @@ def test_large_radiograph_full_resolution_in_the_browser_small_snapshot() -> Non
     assert result["value"] == scan.array[-1, -1]
 
 
+# a viewer whose construction fails must still close cleanly when collected (no exception
+# ignored in Widget.__del__)
+@pytest.mark.filterwarnings("error::pytest.PytestUnraisableExceptionWarning")
 def test_view_accepts_arrays_and_rejects_bad_labels() -> None:
     viewer = mi.view(np.arange(24.0).reshape(4, 6))
     assert viewer.index == 0 and viewer.image().pixels.shape == (4, 6, 3)

@@ -686,7 +686,7 @@ class DisplayWidget(anywidget.AnyWidget):
         self._pending = {}
         # answers not started yet are dropped: nobody reads them, and the viewer a re-run
         # cell makes gets the encoder threads at once
-        for answer in self._answering:
+        for answer in getattr(self, "_answering", ()):  # also when __init__ failed early
             answer.cancel()
         self._answering = []
         self._click_handlers = {}
