@@ -20,11 +20,12 @@ ALLOWED = {
     "windowing": {"scan"},
     "errors": set(),
     "_atomic": set(),
+    "_arrays": set(),
     "io": {"scan", "windowing", "errors", "_atomic"},
     "data": {"io", "scan", "windowing", "errors", "_atomic"},
     "params": {"scan", "errors"},
-    "ops": {"scan", "windowing", "params", "errors"},
-    "display": {"scan", "windowing", "params", "errors"},
+    "ops": {"scan", "windowing", "params", "errors", "_arrays"},
+    "display": {"scan", "windowing", "params", "errors", "_arrays"},
 }
 
 

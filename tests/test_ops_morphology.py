@@ -91,3 +91,45 @@ def test_label_numbers_objects():
     assert set(np.unique(labels[mask])) == {1, 2}
     with pytest.raises(ValueError, match="connectivity"):
         ops.label(mask, connectivity="corner")
+
+
+def test_label_counts_equal_bincount_across_chunks(monkeypatch):
+    from medinteract import _arrays
+
+    monkeypatch.setattr(_arrays, "_CHUNK", 1000)  # many chunks, one partial
+    labels = np.random.default_rng(0).integers(0, 40, (7, 33, 29)).astype(np.int32)
+    np.testing.assert_array_equal(_arrays.label_counts(labels),
+                                  np.bincount(labels.ravel()))
+    assert _arrays.label_counts(labels[:, ::2], minlength=60).tolist() == \
+        np.bincount(labels[:, ::2].ravel(), minlength=60).tolist()  # not contiguous
+    assert _arrays.label_counts(np.zeros((0, 3), np.int32), minlength=2).tolist() == [0, 0]
+
+
+def test_remove_small_and_label_on_a_volume_match_scipy_exactly():
+    from scipy import ndimage as ndi
+
+    rng = np.random.default_rng(1)
+    mask = ndi.gaussian_filter(rng.standard_normal((20, 64, 64)), 1.5) > 0.4
+    spacing = (2.0, 0.5, 0.5)
+    labels, _ = ndi.label(mask, structure=np.ones((3, 3, 3)))
+    sizes = np.bincount(labels.ravel()) * 0.5
+    expected = (sizes >= 3.0)[labels] & (labels > 0)
+    np.testing.assert_array_equal(ops.remove_small(mask, spacing=spacing, min_size=3.0),
+                                  expected)
+    np.testing.assert_array_equal(ops.label(mask), labels)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_ops_refuse_non_finite_images(bad, dtype):
+    image = np.zeros((8, 8), dtype)
+    image[3, 4] = bad
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        ops.gaussian(image, sigma=1.0)
+
+
+def test_a_float64_image_beyond_float32_is_refused_not_summed_to_finite():
+    image = np.full((4, 4), 1e39)  # finite in float64, infinite once float32
+    image[0, 0] = -1e39
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        ops.gaussian(image, sigma=1.0)

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import traitlets
 
+from medinteract._arrays import label_counts
 from medinteract.display.base import (MouseHandler, SliceDisplay, as_scan, check_labels)
 from medinteract.display.color import label_lut
 from medinteract.display.geometry import AXIS_NAMES
@@ -250,10 +251,7 @@ def _label_values(labels: np.ndarray) -> list[int]:
         return []
     high, low = int(labels.max()), int(labels.min())
     if low >= 0 and high < 65536:
-        counts = np.zeros(high + 1, np.int64)
-        for part in np.array_split(labels.reshape(-1), max(1, labels.size // (1 << 22))):
-            counts += np.bincount(part, minlength=high + 1)
-        return [int(v) for v in np.flatnonzero(counts) if v != 0]
+        return [int(v) for v in np.flatnonzero(label_counts(labels)) if v != 0]
     return [int(v) for v in np.unique(labels) if v != 0]
 
 

@@ -57,12 +57,16 @@ def as_image(image: Any, spacing: Sequence[float] | None = None,
     """
     array, scan_spacing = _unwrap(image)
     _check_ndim(array, "image")
-    if array.dtype == np.bool_ or not np.issubdtype(array.dtype, np.number):
-        array = array.astype(np.float32)
-    elif array.dtype != np.float32:
-        array = array.astype(np.float32)
-    if not np.all(np.isfinite(array)):
-        raise ValueError("image contains NaN or infinite values")
+    exact = array.dtype == np.bool_ or np.issubdtype(array.dtype, np.integer)
+    # A float64 sum of float32 values cannot overflow, so it is finite exactly when every value
+    # is: one streaming pass, no volume-sized temporary. Integers are always finite. Values
+    # beyond float32 become infinite in the cast and are refused (the error says so, not a
+    # RuntimeWarning).
+    with np.errstate(over="ignore", invalid="ignore"):
+        if array.dtype != np.float32:
+            array = array.astype(np.float32)
+        if not exact and not np.isfinite(array.sum(dtype=np.float64)):
+            raise ValueError("image contains NaN or infinite values")
     return array, spacing_for(array.ndim, spacing, scan_spacing)
 
 

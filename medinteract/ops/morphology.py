@@ -13,6 +13,7 @@ import numpy as np
 from scipy import ndimage as ndi
 from skimage import morphology as skmorph
 
+from medinteract._arrays import label_counts
 from medinteract.ops._util import as_mask, ellipsoid_footprint, per_slice
 from medinteract.ops.registry import op
 from medinteract.params import Choice, Labels, Mask, MaskIn, Range, Spacing
@@ -55,8 +56,9 @@ def label(mask: MaskIn, *, spacing: Spacing = None,
     (1, 2)
     """
     array, _ = as_mask(mask, spacing)
-    labels, _ = ndi.label(array, structure=_structure(array.ndim, connectivity))
-    return labels.astype(np.int32)
+    labels, _ = ndi.label(array, structure=_structure(array.ndim, connectivity),
+                          output=np.int32)
+    return labels
 
 
 @op(category="morphology", label="Remove small objects")
@@ -94,7 +96,7 @@ def remove_small(mask: MaskIn, *, spacing: Spacing = None,
     labels, count = ndi.label(array, structure=_structure(array.ndim, connectivity))
     if count == 0:
         return array
-    sizes = np.bincount(labels.ravel()) * float(np.prod(spacing))
+    sizes = label_counts(labels, minlength=count + 1) * float(np.prod(spacing))
     keep = sizes >= min_size - 1e-9 * max(min_size, 1.0)
     keep[0] = False
     return keep[labels]
