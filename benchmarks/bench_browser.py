@@ -23,7 +23,10 @@ interleaved run (rounds x delays x approaches):
 - **first image** and **whole volume**: the viewer cell is run again, from the request to
   the first painted frame in its output, and (medinteract) until the browser holds every
   slice; ipyniivue draws only once it has the whole file. Every re-run starts once the
-  previous viewer holds its whole volume (also the first one, after "Run All");
+  previous viewer holds its whole volume (also the first one, after "Run All"), and once
+  the machine has settled: every approach is measured with the others' pages, kernels and
+  the server idle (:func:`settle`: below 0.3 busy cores over half a second, at most 30 s,
+  the busy cores left and, when it did not settle, the busiest processes are reported);
 - **JS heap** (after a forced garbage collection) and **kernel RSS** once everything loaded.
 """
 
@@ -42,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import psutil
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT / "tests" / "browser"))
@@ -173,6 +177,7 @@ class Measure:
     wl_per_s: list[float] = field(default_factory=list)
     first_ms: list[float] = field(default_factory=list)
     whole_ms: list[float] = field(default_factory=list)
+    busy_before: list[float] = field(default_factory=list)  # cores busy when it started
 
 
 @dataclass
@@ -248,6 +253,50 @@ class DelayProxy:
 # ---------------------------------------------------------------------------------------------
 # measuring
 # ---------------------------------------------------------------------------------------------
+
+
+def _busy_seconds() -> float:
+    times = psutil.cpu_times()
+    return sum(times) - times.idle - getattr(times, "iowait", 0.0)
+
+
+def busiest_processes(sample_s: float = 0.5, n: int = 3) -> list[str]:
+    """The ``n`` processes that used the most CPU over ``sample_s`` seconds, with cores."""
+    processes = list(psutil.process_iter(["name", "cmdline"]))
+    before = {}
+    for process in processes:
+        try:
+            before[process.pid] = sum(process.cpu_times()[:2])
+        except psutil.Error:
+            pass
+    time.sleep(sample_s)
+    used = []
+    for process in processes:
+        try:
+            cores = (sum(process.cpu_times()[:2]) - before[process.pid]) / sample_s
+        except (psutil.Error, KeyError):
+            continue
+        command = " ".join(process.info["cmdline"] or [process.info["name"] or "?"])
+        used.append((cores, f"{cores:.2f} cores: {command[:120]}"))
+    return [text for _, text in sorted(used, reverse=True)[:n]]
+
+
+def settle(limit: float = 0.3, max_wait_s: float = 30.0, sample_s: float = 0.5,
+           log=print) -> float:
+    """Wait until the whole machine uses fewer than ``limit`` cores over ``sample_s`` seconds
+    (at most ``max_wait_s``); return the busy cores last measured. When it does not settle,
+    log the busiest processes: a measurement then competes with them."""
+    deadline = time.monotonic() + max_wait_s
+    while True:
+        start, wall = _busy_seconds(), time.monotonic()
+        time.sleep(sample_s)
+        busy = (_busy_seconds() - start) / (time.monotonic() - wall)
+        if busy < limit:
+            return busy
+        if time.monotonic() >= deadline:
+            log(f"    not settled after {max_wait_s:.0f} s ({busy:.2f} busy cores): "
+                + "; ".join(busiest_processes()))
+            return busy
 
 
 def scroll_to(target: Any) -> None:
@@ -391,6 +440,7 @@ def run(*, presses: int = PRESSES, rounds: int = ROUNDS, delays: tuple[int, ...]
                             page = pages[approach.key].page
                             measure = results[approach.key].by_delay[delay]
                             try:
+                                measure.busy_before.append(settle(log=log))
                                 rerun_viewer_cell(page, approach, 1, measure)
                                 page.wait_for_timeout(500)
                                 press_keys(page, approach, presses // rounds, measure)
@@ -451,6 +501,10 @@ def markdown_table(results: list[Result]) -> str:
                                                                for v in first)
                      + f" | {whole_text} | {fmt(statistics.median(wl) if wl else None, 1)} "
                      f"| {fmt(r.heap_mb)} | {fmt(r.kernel_mb)} |")
+    busy = [b for r in results for m in r.by_delay.values() for b in m.busy_before]
+    if busy:
+        lines += ["", f"Busy cores on the machine just before each re-run (after settling): "
+                      f"median {statistics.median(busy):.2f}, max {max(busy):.2f}."]
     errors = [f"- {r.approach.key}: {r.error}" for r in results if r.error]
     return "\n".join(lines + ([""] + errors if errors else [])) + "\n"
 
