@@ -108,6 +108,41 @@ def test_precise_batch_norm_sets_exact_statistics_layer_after_layer():
         precise_batch_norm(model, x[:0])
 
 
+def _probe_batches(model, x, **kwargs) -> list[int]:
+    """Samples per forward pass that precise_batch_norm(model, x, **kwargs) makes."""
+    from medinteract.learn import models
+
+    norms, probe = models._batch_norm_probe(model)
+    sizes: list[int] = []
+
+    def spy(batch, training=False):
+        sizes.append(len(batch))
+        return probe(batch, training=training)
+
+    models._PROBES[model] = (norms, spy)
+    try:
+        precise_batch_norm(model, x, **kwargs)
+    finally:
+        models._PROBES[model] = (norms, probe)
+    return sizes
+
+
+def test_precise_batch_norm_bounds_the_values_of_a_pass_not_the_samples():
+    # a pass keeps every layer's activations: 128 volumes of 28^3 at once took 570 MB in
+    # notebook 10, so the default batch holds as many values as 128 patches of 64x64
+    keras.utils.set_random_seed(0)
+    volumes = np.random.default_rng(3).random((40, 28, 28, 28, 1), dtype=np.float32)
+    model = small_cnn(volumes.shape[1:], 2, filters=(4, 8))
+    sizes = _probe_batches(model, volumes)
+    assert max(sizes) * 28**3 <= 128 * 64 * 64 and sum(sizes) == 2 * len(volumes)
+    exact = [keras.ops.convert_to_numpy(v).copy() for v in model.non_trainable_weights]
+    assert _probe_batches(model, volumes, batch_size=40) == [40, 40]  # as asked
+    for a, b in zip(exact, model.non_trainable_weights):
+        np.testing.assert_allclose(a, keras.ops.convert_to_numpy(b), rtol=1e-4, atol=1e-6)
+    patches = np.random.default_rng(4).random((300, 64, 64, 1), dtype=np.float32)
+    assert _probe_batches(small_cnn(filters=(4, 8)), patches) == [128, 128, 128, 128]
+
+
 def test_precise_batch_norm_callback_runs_before_validation_and_at_the_end():
     keras.utils.set_random_seed(0)
     model = small_cnn((32, 32, 1), 2, filters=(8, 16))

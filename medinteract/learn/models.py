@@ -301,7 +301,23 @@ def denoising_autoencoder(
 
 
 # -- BatchNormalization statistics ------------------------------------------------------------
-def precise_batch_norm(model: keras.Model, x, *, batch_size: int = 128,
+#: Input values per forward pass of :func:`precise_batch_norm` when no batch size is given:
+#: 128 patches of 64x64 pixels, 24 volumes of 28x28x28 voxels. A pass keeps the activations
+#: of every layer until it ends, so its memory grows with the values it is given, not with the
+#: number of samples (115 such volumes at once took 570 MB).
+_PROBE_VALUES = 128 * 64 * 64
+
+
+def _probe_batch_size(sample_shape: Sequence[int], batch_size: int | None = None) -> int:
+    """Samples per forward pass of :func:`precise_batch_norm`: ``batch_size`` if given, else
+    as many samples of ``sample_shape`` as hold :data:`_PROBE_VALUES` input values (at least
+    one)."""
+    if batch_size is not None:
+        return max(1, int(batch_size))
+    return max(1, _PROBE_VALUES // max(1, int(np.prod(sample_shape))))
+
+
+def precise_batch_norm(model: keras.Model, x, *, batch_size: int | None = None,
                        max_samples: int | None = 256, seed: int = 0) -> int:
     """Set every BatchNormalization layer's moving statistics to exact ones computed from ``x``.
 
@@ -330,7 +346,9 @@ def precise_batch_norm(model: keras.Model, x, *, batch_size: int = 128,
         Training inputs ``(n, ...)`` as fed to the model (augmentation layers are inactive,
         so the statistics are those of the images the model will be applied to).
     batch_size : int, optional
-        Samples per forward pass (the result does not depend on it).
+        Samples per forward pass (the result does not depend on it); by default as many as
+        hold about half a million input values (128 patches of 64x64, 24 volumes of
+        28x28x28), which bounds the memory a pass needs whatever the size of a sample.
     max_samples : int or None, optional
         Use a seeded random subset of at most this many samples (None: all of them); a few
         hundred give stable statistics at a fraction of the cost of the whole set.
@@ -351,7 +369,7 @@ def precise_batch_norm(model: keras.Model, x, *, batch_size: int = 128,
     norms, probe = _batch_norm_probe(model)
     if not norms or probe is None:
         return 0
-    batch_size = max(1, min(batch_size, len(x)))
+    batch_size = min(_probe_batch_size(x.shape[1:], batch_size), len(x))
     widths = [2 * norm.moving_mean.shape[0] for norm in norms]
     # Pass k fixes layer k: its inputs depend only on layers 1..k-1, already exact. One probe
     # for all layers, called eagerly: no compiled function is traced per layer, per model or
@@ -420,7 +438,7 @@ class PreciseBatchNorm(keras.callbacks.Callback):
     ...           callbacks=[PreciseBatchNorm(x)])  # doctest: +SKIP
     """
 
-    def __init__(self, x, *, batch_size: int = 128, max_samples: int | None = 256,
+    def __init__(self, x, *, batch_size: int | None = None, max_samples: int | None = 256,
                  seed: int = 0):
         super().__init__()
         self.x = x
