@@ -288,8 +288,9 @@ def medmnist_fixtures(folder: str | PathLike[str] | None = None) -> Iterator[Pat
         yield Path(existing)
         return
     created = folder is None
-    target = Path(tempfile.mkdtemp(prefix="medinteract-medmnist-")) if folder is None else Path(
-        folder)
+    if folder is None:
+        folder = tempfile.mkdtemp(prefix="medinteract-medmnist-")
+    target = Path(folder)
     try:
         for name in MEDMNIST:
             write_medmnist_fixture(target, name)
