@@ -88,7 +88,7 @@ def make_inputs(folder: Path, n_scans: int, shape: tuple[int, ...], kind: str) -
 
 
 # -- measuring other people's load ------------------------------------------------------------
-def _busy_seconds() -> float:
+def busy_seconds() -> float:
     """CPU seconds the whole machine has spent busy (all cores) since boot."""
     t = psutil.cpu_times()
     return sum(t) - t.idle - getattr(t, "iowait", 0.0) - getattr(t, "guest", 0.0) \
@@ -125,12 +125,12 @@ class OthersMeter:
     steal: float = 0.0
 
     def start(self) -> None:
-        self._busy, self._own, self._wall = _busy_seconds(), _own_seconds(), time.perf_counter()
+        self._busy, self._own, self._wall = busy_seconds(), _own_seconds(), time.perf_counter()
         self._steal = _steal_seconds()
 
     def stop(self) -> float:
         wall = time.perf_counter() - self._wall
-        others = (_busy_seconds() - self._busy) - (_own_seconds() - self._own)
+        others = (busy_seconds() - self._busy) - (_own_seconds() - self._own)
         self.steal = max(_steal_seconds() - self._steal, 0.0) / wall if wall > 0 else 0.0
         self.others = max(others, 0.0) / wall if wall > 0 else 0.0
         return self.others

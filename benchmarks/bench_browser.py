@@ -49,7 +49,9 @@ import psutil
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT / "tests" / "browser"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_batch, whatever the caller
 
+from bench_batch import busy_seconds  # noqa: E402 - one definition of "busy"
 from labdriver import (  # noqa: E402
     CHROMIUM,
     chromium,
@@ -255,11 +257,6 @@ class DelayProxy:
 # ---------------------------------------------------------------------------------------------
 
 
-def _busy_seconds() -> float:
-    times = psutil.cpu_times()
-    return sum(times) - times.idle - getattr(times, "iowait", 0.0)
-
-
 def busiest_processes(sample_s: float = 0.5, n: int = 3) -> list[str]:
     """The ``n`` processes that used the most CPU over ``sample_s`` seconds, with cores."""
     processes = list(psutil.process_iter(["name", "cmdline"]))
@@ -288,9 +285,9 @@ def settle(limit: float = 0.3, max_wait_s: float = 30.0, sample_s: float = 0.5,
     log the busiest processes: a measurement then competes with them."""
     deadline = time.monotonic() + max_wait_s
     while True:
-        start, wall = _busy_seconds(), time.monotonic()
+        start, wall = busy_seconds(), time.monotonic()
         time.sleep(sample_s)
-        busy = (_busy_seconds() - start) / (time.monotonic() - wall)
+        busy = (busy_seconds() - start) / (time.monotonic() - wall)
         if busy < limit:
             return busy
         if time.monotonic() >= deadline:

@@ -3,10 +3,10 @@
 Each notebook in ``notebooks/`` is run with nbclient in a fresh ``python3`` kernel from this
 venv, from a temporary copy of the folder, skipping the cells nbval skips (``NBVAL_SKIP`` as a
 comment line or ``nbval-skip`` tag), like ``pytest --nbval-lax`` in CI, and offline as there
-(the MedMNIST notebook reads the same fixtures ``notebooks/conftest.py`` writes). Peak memory is the
-kernel process's resident-set high-water mark (``VmHWM`` in ``/proc/PID/status``), read just
-before the kernel shuts down; processes the notebook starts itself (e.g. Dask workers) are not
-included.
+(the MedMNIST notebook reads the fixtures of ``medinteract.learn.medmnist_fixtures``). Peak
+memory is the kernel process's resident-set high-water mark (``VmHWM`` in
+``/proc/PID/status``), read just before the kernel shuts down; processes the notebook starts
+itself (e.g. Dask workers) are not included.
 
 Goals (issue "Ready for a classroom"): the whole series under 5 minutes on 2 cores with the
 default CI training length, each notebook under 1.5 GB (the Binder budget).
