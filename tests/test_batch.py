@@ -154,6 +154,35 @@ def test_find_scans_errors_name_the_folder(tmp_path):
         batch.run(nodule_pipeline(), tmp_path, tmp_path / "out")
 
 
+def _damage_vr(path: Path, tag: bytes) -> None:
+    """Give the element ``tag`` (group and element, little endian) the unknown VR ``ZZ``."""
+    data = bytearray(path.read_bytes())
+    at = data.find(tag)
+    assert at > 0
+    data[at + 4:at + 6] = b"ZZ"
+    path.write_bytes(bytes(data))
+
+
+def test_find_scans_reads_only_what_grouping_needs_and_the_load_names_damage(tmp_path):
+    """find_scans parses the elements that group files into series; a file whose other
+    elements are damaged stays in its series, and loading the series fails naming it."""
+    a = make_phantom(0).write_dicom(tmp_path / "a")
+    b = make_phantom(1).write_dicom(tmp_path / "b", uid_seed="b")
+    _damage_vr(a[2], b"\x20\x00\x32\x00")  # ImagePositionPatient: not needed to group
+    _damage_vr(b[1], b"\x20\x00\x0e\x00")  # SeriesInstanceUID: needed to group
+    rows = batch.find_scans(tmp_path).set_index("id")
+    assert rows.loc["a", "n_files"] == len(a) and rows.loc["a", "problem"] == ""
+    problem = rows.loc[f"b-{b[1].stem}", "problem"]
+    assert str(b[1]) in problem and "damaged data element" in problem
+    assert rows.loc["b", "n_files"] == len(b) - 1
+    report = batch.run(nodule_pipeline(), tmp_path, tmp_path.parent / f"{tmp_path.name}-out",
+                       scheduler="sync", progress=False)
+    failed = report.failed.set_index("id")
+    assert sorted(failed.index) == ["a", f"b-{b[1].stem}"]
+    assert a[2].name in failed.loc["a", "message"]
+    assert "damaged data element" in failed.loc["a", "message"]
+
+
 # -- a run on a real cluster -------------------------------------------------------------------
 @pytest.mark.slow
 def test_cluster_run_reports_good_and_bad_scans(cluster_run, dataset):

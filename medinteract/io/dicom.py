@@ -16,7 +16,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import pandas as pd
 import pydicom
-from pydicom.dataelem import RawDataElement
+from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 from pydicom.multival import MultiValue
@@ -36,6 +36,7 @@ from medinteract.scan import METADATA_COLUMNS, Scan, Window
 
 __all__ = [
     "read_dataset",
+    "convert_elements",
     "truncated_elements",
     "looks_like_dicom",
     "has_pixels",
@@ -126,7 +127,7 @@ def looks_like_dicom(path: str | PathLike[str]) -> bool:
 
 
 def read_dataset(path: str | PathLike[str], *, header_only: bool = False,
-                 force: bool = False) -> Dataset:
+                 force: bool = False, check_elements: bool = True) -> Dataset:
     """Read a DICOM file, translating every failure into a :class:`LoadError`.
 
     Parameters
@@ -138,6 +139,11 @@ def read_dataset(path: str | PathLike[str], *, header_only: bool = False,
     force : bool, optional
         Also accept files without the 128-byte preamble and ``DICM`` prefix, provided they parse
         into a dataset that has image attributes (Rows, Columns).
+    check_elements : bool, optional
+        Convert every element now, so that a damaged one (an unknown VR, an undecodable value)
+        is reported here, naming the file. This is most of the time spent reading a header;
+        pass False when only a few elements are used (e.g. to group files into series) and
+        check those with :func:`convert_elements`.
 
     Returns
     -------
@@ -174,7 +180,8 @@ def read_dataset(path: str | PathLike[str], *, header_only: bool = False,
     if truncated:
         raise LoadError(path, f"is truncated: {truncated[0]}",
                         "the file was probably not copied or downloaded completely")
-    _check_elements(dataset, path)
+    if check_elements:
+        convert_elements(dataset, path)
     return dataset
 
 
@@ -222,14 +229,39 @@ def _check_transfer_syntax(ds: Dataset, path: str | PathLike[str]) -> None:
                     "transfer syntax: convert it with the software that wrote it")
 
 
-def _check_elements(ds: Dataset, path: str | PathLike[str]) -> None:
-    """Convert every element now (pydicom converts lazily), so that a damaged element is
-    reported here, naming the file, instead of failing later deep inside a computation."""
+def convert_elements(ds: Dataset, path: str | PathLike[str],
+                     keys: Iterable[str | int] | None = None) -> None:
+    """Convert elements now (pydicom converts lazily), so that a damaged one is reported
+    here, naming the file, instead of failing later deep inside a computation.
+
+    Parameters
+    ----------
+    ds : Dataset
+        A dataset as read by :func:`read_dataset` with ``check_elements=False``.
+    path : path-like
+        Its file, for the message.
+    keys : iterable of str or int, optional
+        Only these top-level elements, by keyword or tag (those that are present, with their
+        nested items); all elements when None.
+
+    Raises
+    ------
+    LoadError
+        An element has an unknown VR or a value that cannot be decoded.
+    """
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            for _ in ds.iterall():
-                pass
+            if keys is None:
+                for _ in ds.iterall():
+                    pass
+            else:
+                for key in keys:
+                    element = ds.get(key)
+                    if isinstance(element, DataElement) and element.VR == "SQ":
+                        for item in element.value:
+                            for _ in item.iterall():
+                                pass
     except Exception as err:  # unknown VR (NotImplementedError), undecodable values, ...
         raise LoadError(path, f"has a damaged data element ({type(err).__name__}: {err})",
                         "the file is damaged; fix or remove the element with a DICOM "

@@ -19,6 +19,7 @@ from pydicom.dataset import Dataset
 from medinteract.errors import DecoderError, LoadError, SeriesError, UnreadableFileWarning
 from medinteract.io.dicom import (
     DICOM_SUFFIXES,
+    convert_elements,
     decode_frames,
     describe_object,
     fallback_slice_spacing,
@@ -307,7 +308,8 @@ def load_series(found: Sequence[DicomSeries], choice: SeriesChoice | None,
     unreadable = list(series.unreadable)
     for index in plan.order:
         path = series.files[index][0]
-        plane, ds = _read_plane(path, notes, unreadable if skip_unreadable else None)
+        plane, ds = _read_plane(path, series.files[index][1], notes,
+                                unreadable if skip_unreadable else None)
         if plane is None:
             continue
         if volume is None:
@@ -329,7 +331,7 @@ def load_series(found: Sequence[DicomSeries], choice: SeriesChoice | None,
         replan = plan_stack([placements[i] for i in readable], source)
         order = [readable[k] for k in replan.order]
         missing = [i for i in order if i not in rows]  # duplicates kept now instead of failed
-        read = [_read_plane(series.files[i][0], notes, unreadable)[0] for i in missing]
+        read = [_read_plane(*series.files[i], notes, unreadable)[0] for i in missing]
         extra = [plane for plane in read if plane is not None]
         if len(extra) < len(read):
             raise SeriesError(source, f"a slice and its duplicate both could not be read: "
@@ -357,13 +359,19 @@ def load_series(found: Sequence[DicomSeries], choice: SeriesChoice | None,
                 **({} if window is None else {"window": window}))  # else from the values
 
 
-def _read_plane(path: Path, notes: Notices, unreadable: list[tuple[Path, str]] | None
+def _read_plane(path: Path, header: Dataset, notes: Notices,
+                unreadable: list[tuple[Path, str]] | None
                 ) -> tuple[np.ndarray | None, Dataset | None]:
     """The physical values of one single-frame file, or (None, None) after recording in
     ``unreadable`` why its pixels could not be read (raises when ``unreadable`` is None, and
-    always for a missing decoder)."""
+    always for a missing decoder).
+
+    ``header`` is the file's header as read when the series was found: its elements were
+    converted (checked) then, so only the others (the pixel data and what follows) are now.
+    """
     try:
-        ds = read_dataset(path, force=True)
+        ds = read_dataset(path, force=True, check_elements=False)
+        convert_elements(ds, path, [tag for tag in ds.keys() if tag not in header])
         return physical_frames(ds, decode_frames(ds, path), notes, path.name)[0], ds
     except DecoderError:
         raise
