@@ -13,6 +13,7 @@ import numpy as np
 from scipy import ndimage as ndi
 from skimage import restoration
 
+from medinteract._arrays import gaussian_volume
 from medinteract.ops._util import as_image, mm_to_pixels, per_slice, rescale_unit
 from medinteract.ops.registry import op
 from medinteract.params import FromImage, Image, ImageIn, Range, Spacing
@@ -53,8 +54,10 @@ def gaussian(image: ImageIn, *, spacing: Spacing = None,
     array, spacing = as_image(image, spacing)
     if sigma < 0:
         raise ValueError(f"sigma must be >= 0 mm, got {sigma}")
-    return ndi.gaussian_filter(array, sigma=mm_to_pixels(sigma, spacing),
-                               output=np.float32, mode="nearest")
+    pixels = mm_to_pixels(sigma, spacing)
+    if array.ndim == 3:  # the same values, faster through a volume
+        return gaussian_volume(array, pixels)
+    return ndi.gaussian_filter(array, sigma=pixels, output=np.float32, mode="nearest")
 
 
 def _odd_size(size: int) -> int:
