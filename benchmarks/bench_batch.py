@@ -14,8 +14,10 @@ with 1 and with 2 workers:
 - the local Dask ``threads`` scheduler (``batch.run``'s default);
 - the local Dask ``processes`` scheduler (a process pool created per run, so its start-up is
   part of the time, as it is for a user);
-- a ``distributed.LocalCluster`` (processes, 1 thread each), started before the clock starts
-  (its start-up is reported apart), as a user keeps one for a session.
+- a ``distributed.LocalCluster`` (processes, 1 thread each), a fresh one per run, started
+  before the clock starts (its start-up is reported apart), as a user keeps one for a
+  session; it is closed after its run, so no idle cluster runs beside the other
+  configurations.
 
 **Quiet machine.** The cores are shared with other people's work, and a run that competes
 with it measures them, not medinteract. Before every timed run the script waits (up to
@@ -35,6 +37,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import platform
@@ -45,7 +48,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, ContextManager, Iterator
 
 import psutil
 
@@ -166,6 +169,31 @@ class Runs:
         return calm or list(range(len(self.seconds)))
 
 
+@contextlib.contextmanager
+def local_cluster(n_workers: int, startup: list[float]) -> Iterator[dict[str, Any]]:
+    """A fresh ``LocalCluster`` of ``n_workers`` (processes, 1 thread each) with medinteract
+    imported, for one timed run; its start-up time is appended to ``startup``.
+
+    One cluster per run, closed after it: an idle cluster left running beside the others (its
+    scheduler in this process, its workers' heartbeats and profilers) slowed every other
+    configuration's runs, the 1-worker ones most.
+    """
+    from distributed import Client, LocalCluster
+
+    start = time.perf_counter()
+    cluster = LocalCluster(n_workers=n_workers, processes=True, threads_per_worker=1,
+                           host="127.0.0.1", dashboard_address=":0",
+                           silence_logs=logging.ERROR)
+    client = Client(cluster)
+    try:
+        client.run(lambda: __import__("medinteract.batch.work"))  # warm imports
+        startup.append(time.perf_counter() - start)
+        yield {"client": client}
+    finally:
+        client.close()
+        cluster.close()
+
+
 def timed_run(inputs: Any, out: Path,
               **options: Any) -> tuple[float, OthersMeter, batch.BatchReport]:
     shutil.rmtree(out, ignore_errors=True)
@@ -196,61 +224,46 @@ def main() -> None:
     parser.add_argument("--markdown", type=Path, help="write the results to this file")
     args = parser.parse_args()
     shape = tuple(int(v) for v in args.shape.split(","))
-
-    from distributed import Client, LocalCluster
+    logging.getLogger("distributed").setLevel(logging.ERROR)  # no INFO lines as clusters close
 
     work = Path(tempfile.mkdtemp(prefix="medinteract-bench-batch-"))
     inputs = args.inputs or Path(tempfile.gettempdir()) / (
         f"medinteract-bench-batch-{args.format}-{args.scans}x{'x'.join(map(str, shape))}")
     runs: dict[str, Runs] = {}
+    startup: dict[int, list[float]] = {1: [], 2: []}
     try:
         started = time.perf_counter()
         make_inputs(inputs, args.scans, shape, args.format)
         make_s = time.perf_counter() - started
-        clusters: dict[int, tuple[Any, Any]] = {}
-        startup = {}
-        for n in (1, 2):
-            start = time.perf_counter()
-            cluster = LocalCluster(n_workers=n, processes=True, threads_per_worker=1,
-                                   host="127.0.0.1", dashboard_address=":0",
-                                   silence_logs=logging.ERROR)
-            client = Client(cluster)
-            client.run(lambda: __import__("medinteract.batch.work"))  # warm imports
-            startup[n] = time.perf_counter() - start
-            clusters[n] = (cluster, client)
-        configs: list[tuple[str, int, Callable[[], dict[str, Any]]]] = []
+        configs: list[tuple[str, int, Callable[[], ContextManager[dict[str, Any]]]]] = []
         for n in (1, 2):
             for scheduler in LOCAL:
-                configs.append((scheduler, n, lambda s=scheduler, n=n: {"scheduler": s,
-                                                                       "workers": n}))
-            configs.append(("LocalCluster", n, lambda n=n: {"client": clusters[n][1]}))
+                configs.append((scheduler, n, lambda s=scheduler, n=n: contextlib.nullcontext(
+                    {"scheduler": s, "workers": n})))
+            configs.append(("LocalCluster", n, lambda n=n: local_cluster(n, startup[n])))
         load_before = os.getloadavg()
-        try:
-            first = batch.find_scans(inputs).iloc[:1]
-            timed_run(first, work / "out", scheduler="threads", workers=1)  # warm-up
-            for repeat in range(args.repeats):
-                order = configs if repeat % 2 == 0 else configs[::-1]  # interleave both ways
-                for name, n, options in order:
+        first = batch.find_scans(inputs).iloc[:1]
+        timed_run(first, work / "out", scheduler="threads", workers=1)  # warm-up
+        for repeat in range(args.repeats):
+            order = configs if repeat % 2 == 0 else configs[::-1]  # interleave both ways
+            for name, n, options in order:
+                with options() as chosen:
                     waited = wait_for_quiet(args.quiet, args.max_wait)
-                    seconds, meter, report = timed_run(inputs, work / "out", **options())
-                    others = meter.others
-                    entry = runs.setdefault(f"{name} x{n}", Runs())
-                    entry.seconds.append(seconds)
-                    entry.others.append(others)
-                    entry.steal.append(meter.steal)
-                    entry.per_scan.append(float(report.table["seconds"].median()))
-                    print(f"{name} x{n}: {seconds:.1f} s, others {others:.2f} cores, "
-                          f"hypervisor steal {meter.steal:.2f} cores "
-                          f"(before: {waited:.2f})", flush=True)
-                    if args.markdown:  # so far, in case the run is stopped
-                        args.markdown.write_text(markdown(
-                            args, shape, runs, startup, make_s, load_before,
-                            os.getloadavg()), encoding="utf-8")
-            load_after = os.getloadavg()
-        finally:
-            for cluster, client in clusters.values():
-                client.close()
-                cluster.close()
+                    seconds, meter, report = timed_run(inputs, work / "out", **chosen)
+                others = meter.others
+                entry = runs.setdefault(f"{name} x{n}", Runs())
+                entry.seconds.append(seconds)
+                entry.others.append(others)
+                entry.steal.append(meter.steal)
+                entry.per_scan.append(float(report.table["seconds"].median()))
+                print(f"{name} x{n}: {seconds:.1f} s, others {others:.2f} cores, "
+                      f"hypervisor steal {meter.steal:.2f} cores "
+                      f"(before: {waited:.2f})", flush=True)
+                if args.markdown:  # so far, in case the run is stopped
+                    args.markdown.write_text(markdown(
+                        args, shape, runs, startup, make_s, load_before,
+                        os.getloadavg()), encoding="utf-8")
+        load_after = os.getloadavg()
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -261,7 +274,7 @@ def main() -> None:
 
 
 def markdown(args: argparse.Namespace, shape: tuple[int, ...], runs: dict[str, Runs],
-             startup: dict[int, float], make_s: float, load_before: tuple[float, ...],
+             startup: dict[int, list[float]], make_s: float, load_before: tuple[float, ...],
              load_after: tuple[float, ...]) -> str:
     """The results as a Markdown section."""
     files = f"{shape[0]} files each" if args.format == "dicom" else "one .nii.gz each"
@@ -291,8 +304,9 @@ def markdown(args: argparse.Namespace, shape: tuple[int, ...], runs: dict[str, R
         f"max {max(s for r in runs.values() for s in r.steal):.2f}.",
         "",
         "| scheduler | workers | best s | median s | s per scan (median) | scans/s (best) "
-        "| 2 workers vs 1 (best) | others' cores (median) | runs kept |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| 2 workers vs 1 (best) | 2 workers vs 1 (median) | others' cores (median) "
+        "| runs kept |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, entry in runs.items():
         label, n = name.rsplit(" x", 1)
@@ -300,21 +314,28 @@ def markdown(args: argparse.Namespace, shape: tuple[int, ...], runs: dict[str, R
         seconds = [entry.seconds[i] for i in kept]
         best = min(seconds)
         one = runs.get(f"{label} x1")
-        ratio = ""
+        ratio = median_ratio = ""
         if n != "1" and one is not None:
-            ratio = f"{min(one.seconds[i] for i in one.kept(args.quiet)) / best:.2f}"
+            alone = [one.seconds[i] for i in one.kept(args.quiet)]
+            ratio = f"{min(alone) / best:.2f}"
+            median_ratio = f"{statistics.median(alone) / statistics.median(seconds):.2f}"
         lines.append(
             f"| {label} | {n} | {best:.1f} | {statistics.median(seconds):.1f} | "
             f"{statistics.median(entry.per_scan[i] for i in kept):.1f} | "
-            f"{args.scans / best:.3f} | {ratio} | "
+            f"{args.scans / best:.3f} | {ratio} | {median_ratio} | "
             f"{statistics.median(entry.others):.2f} | {len(kept)}/{len(entry.seconds)} |")
     lines += [
         "",
-        f"LocalCluster start-up with warm imports (not in the times above): 1 worker "
-        f"{startup[1]:.1f} s, 2 workers {startup[2]:.1f} s.",
+        "LocalCluster: a fresh cluster per run, started before the clock starts; start-up with "
+        f"warm imports (median, not in the times above): 1 worker {_median(startup[1])}, "
+        f"2 workers {_median(startup[2])}.",
         "",
     ]
     return "\n".join(lines)
+
+
+def _median(values: list[float]) -> str:
+    return f"{statistics.median(values):.1f} s" if values else "not measured"
 
 
 if __name__ == "__main__":
