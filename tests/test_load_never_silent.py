@@ -441,3 +441,22 @@ def test_every_warning_and_error_class_is_a_medinteract_one():
         assert issubclass(category, Warning) and category.__module__ == "medinteract.errors"
     assert issubclass(UnreadableFileWarning, SeriesWarning)
     assert issubclass(DecoderError, MedinteractError)
+
+
+@pytest.mark.parametrize("key", ["ReferencedImageSequence", 0x00081140])
+def test_converting_chosen_elements_reaches_into_their_sequences(key):
+    """convert_elements(keys=...) checks a sequence's items, whether named by keyword or tag."""
+    from pydicom.dataelem import RawDataElement
+    from pydicom.sequence import Sequence
+    from pydicom.tag import Tag
+
+    from medinteract.io.dicom import convert_elements
+
+    item = pydicom.Dataset()
+    item[0x00081150] = RawDataElement(Tag(0x00081150), "ZZ", 4, b"1.23", 0, True, True)
+    ds = pydicom.Dataset()
+    ds.PatientID = "anon"
+    ds.ReferencedImageSequence = Sequence([item])
+    convert_elements(ds, "x.dcm", ["PatientID", "SeriesInstanceUID"])  # absent: no error
+    with pytest.raises(LoadError, match="x.dcm.*damaged data element"):
+        convert_elements(ds, "x.dcm", [key])

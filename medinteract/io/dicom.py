@@ -16,7 +16,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import pandas as pd
 import pydicom
-from pydicom.dataelem import DataElement, RawDataElement
+from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 from pydicom.multival import MultiValue
@@ -257,8 +257,8 @@ def convert_elements(ds: Dataset, path: str | PathLike[str],
                     pass
             else:
                 for key in keys:
-                    element = ds.get(key)
-                    if isinstance(element, DataElement) and element.VR == "SQ":
+                    element = ds[key] if key in ds else None
+                    if element is not None and element.VR == "SQ":
                         for item in element.value:
                             for _ in item.iterall():
                                 pass
